@@ -1,0 +1,202 @@
+"""The registry: one entry per Looker content type.
+
+Every content type is data, not a code path. An entry says how the type is listed, which
+form is stored (the detail endpoint's response, or the list row where the spec gives the list
+the detail schema), and where its id, name, owner and timestamps live.
+
+The integer codes are stored in every row of the database forever: never renumber or reuse one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ListCall:
+    """One listing request (paged with limit/offset when `paged`)."""
+
+    path: str
+    params: dict[str, str] = field(default_factory=dict)
+    paged: bool = False
+    # The listing yields refs: the values that fill the detail path template. `ref` maps a
+    # template variable to a key of the list row; with `expand`, each element of the row's
+    # `expand` array becomes one ref, and `parent.` keys read from the row itself.
+    expand: str | None = None
+    ref: dict[str, str] = field(default_factory=lambda: {"id": "id"})
+    # Keys the listing asks for (`fields`): enough for refs, cheap to send.
+    fields: str | None = None
+
+
+@dataclass(frozen=True)
+class ContentType:
+    code: int
+    name: str
+    listing: tuple[ListCall, ...]
+    # Detail path template filled from a ref; None = the list rows are stored as they come.
+    detail: str | None = None
+    # How the stored id is made from the ref (detail types) or from the row (list types).
+    id_template: str = "{id}"
+    name_field: str | None = "name"
+    owner_field: str | None = None
+    owner_email_field: str | None = None
+    created_field: str | None = None
+    updated_field: str | None = None
+    description: str = ""
+
+    @property
+    def asset_name(self) -> str:
+        return self.name
+
+
+def _search(path: str, sorts: str = "id") -> ListCall:
+    return ListCall(path, {"sorts": sorts}, paged=True)
+
+
+CONTENT_TYPES: tuple[ContentType, ...] = (
+    ContentType(
+        code=1,
+        name="dashboards",
+        # all_dashboards lists user-defined and LookML dashboards but not the trash;
+        # search_dashboards(deleted=true) finds the trash. Both feed dashboard(id).
+        listing=(
+            ListCall("/dashboards", fields="id"),
+            ListCall("/dashboards/search", {"deleted": "true", "sorts": "id"}, paged=True,
+                     fields="id"),
+        ),
+        detail="/dashboards/{id}",
+        name_field="title",
+        owner_field="user_id",
+        created_field="created_at",
+        updated_field="updated_at",
+        description="User-defined and LookML dashboards with elements, filters and layouts "
+        "(dashboard(id)), including Looker's trash.",
+    ),
+    ContentType(
+        code=2,
+        name="looks",
+        listing=(
+            ListCall("/looks", fields="id"),
+            ListCall("/looks/search", {"deleted": "true", "sorts": "id"}, paged=True,
+                     fields="id"),
+        ),
+        detail="/looks/{id}",
+        name_field="title",
+        owner_field="user_id",
+        created_field="created_at",
+        updated_field="updated_at",
+        description="Looks with their query (look(id)), including Looker's trash.",
+    ),
+    ContentType(
+        code=3,
+        name="lookml_models",
+        listing=(ListCall("/lookml_models", paged=True),),
+        id_template="{name}",
+        description="LookML models (all_lookml_models rows carry the detail schema).",
+    ),
+    ContentType(
+        code=4,
+        name="explores",
+        listing=(
+            ListCall("/lookml_models", paged=True, expand="explores",
+                     ref={"model": "parent.name", "explore": "name"},
+                     fields="name,explores(name)"),
+        ),
+        detail="/lookml_models/{model}/explores/{explore}",
+        id_template="{model}::{explore}",
+        description="One object per model and explore (lookml_model_explore).",
+    ),
+    ContentType(
+        code=5,
+        name="users",
+        listing=(ListCall("/users", {"sorts": "id"}, paged=True),),
+        name_field="display_name",
+        owner_email_field="email",
+        description="Users (all_users rows carry the detail schema).",
+    ),
+    ContentType(code=6, name="roles", listing=(_search("/roles/search"),),
+                description="Roles with their permission and model sets."),
+    ContentType(code=7, name="groups", listing=(ListCall("/groups", {"sorts": "id"}, paged=True),),
+                description="Groups."),
+    ContentType(code=8, name="permission_sets", listing=(_search("/permission_sets/search"),),
+                description="Permission sets."),
+    ContentType(code=9, name="model_sets", listing=(_search("/model_sets/search"),),
+                description="Model sets."),
+    ContentType(
+        code=10,
+        name="folders",
+        listing=(_search("/folders/search"),),
+        owner_field="creator_id",
+        created_field="created_at",
+        description="Folders, personal ones included (search_folders rows are Folder objects).",
+    ),
+    ContentType(
+        code=11,
+        name="boards",
+        listing=(_search("/boards/search"),),
+        name_field="title",
+        owner_field="user_id",
+        created_field="created_at",
+        updated_field="updated_at",
+        description="Boards with sections and items.",
+    ),
+    ContentType(
+        code=12,
+        name="scheduled_plans",
+        listing=(ListCall("/scheduled_plans", {"all_users": "true"}),),
+        owner_field="user_id",
+        created_field="created_at",
+        updated_field="updated_at",
+        description="Every user's schedules (all_scheduled_plans(all_users=true)).",
+    ),
+    ContentType(
+        code=13,
+        name="alerts",
+        listing=(ListCall("/alerts/search", {"all_owners": "true"}, paged=True),),
+        name_field="custom_title",
+        owner_field="owner_id",
+        description="Every owner's alerts (search_alerts(all_owners=true)).",
+    ),
+    ContentType(code=14, name="user_attributes", listing=(ListCall("/user_attributes"),),
+                description="User attributes."),
+    ContentType(
+        code=15,
+        name="connections",
+        listing=(ListCall("/connections"),),
+        id_template="{name}",
+        created_field="created_at",
+        description="Database connections, keyed by name.",
+    ),
+    ContentType(code=16, name="projects", listing=(ListCall("/projects"),),
+                description="LookML projects."),
+    ContentType(code=17, name="themes", listing=(ListCall("/themes"),),
+                description="Themes."),
+)
+
+BY_NAME: dict[str, ContentType] = {ct.name: ct for ct in CONTENT_TYPES}
+BY_CODE: dict[int, ContentType] = {ct.code: ct for ct in CONTENT_TYPES}
+
+
+class UnknownContentType(ValueError):
+    pass
+
+
+def get(name: str) -> ContentType:
+    """The registry entry for `name`; an unknown name is an error listing the valid ones."""
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        valid = ", ".join(BY_NAME)
+        raise UnknownContentType(
+            f"unknown content type {name!r}; valid names: {valid}"
+        ) from None
+
+
+def _check_registry() -> None:
+    codes = [ct.code for ct in CONTENT_TYPES]
+    names = [ct.name for ct in CONTENT_TYPES]
+    assert len(set(codes)) == len(codes), "content type codes must be unique"
+    assert len(set(names)) == len(names), "content type names must be unique"
+
+
+_check_registry()

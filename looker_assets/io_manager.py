@@ -1,0 +1,71 @@
+"""The IO manager: a stream of raw Looker objects in, rows of content_items out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+from pydantic import Field
+
+from looker_assets import content_types
+from looker_assets.looker.extract import ContentStream
+from looker_assets.settings import database_path
+from looker_assets.storage.store import ContentStore
+from looker_assets.sync import Progress, run_sync
+
+UNPARTITIONED = "__all__"
+
+
+def _content_type(context: dg.InputContext | dg.OutputContext) -> content_types.ContentType:
+    return content_types.get(context.asset_key.path[-1])
+
+
+class LookerContentIOManager(dg.ConfigurableIOManager):
+    """Owns the SQLite file; writes each sync in batches, one transaction per batch."""
+
+    path: str | None = Field(
+        default=None,
+        description="SQLite file; else $LOOKER_ASSETS_DB, else ./looker_assets.sqlite.",
+    )
+
+    def open_store(self) -> ContentStore:
+        return ContentStore(database_path(self.path))
+
+    def handle_output(self, context: dg.OutputContext, obj: ContentStream) -> None:
+        if not isinstance(obj, ContentStream):
+            raise TypeError(f"expected a ContentStream, got {type(obj).__name__}")
+        partition = context.partition_key if context.has_partition_key else UNPARTITIONED
+        # Open and test the file before the first request, so a bad path costs no API calls.
+        with self.open_store() as store:
+            store.check_writable()
+
+            def report(p: Progress) -> None:
+                total = "?" if p.total is None else str(p.total)
+                eta = "" if p.eta_seconds is None else f", ETA {p.eta_seconds:.0f}s"
+                stats = obj.client.stats
+                context.log.info(
+                    f"{p.content_type}: {p.done}/{total} objects, {p.rate:.0f}/s{eta}, "
+                    f"{stats.requests} requests, {stats.retries} retries, "
+                    f"{stats.rate_limited} x 429"
+                )
+
+            try:
+                result = run_sync(obj, store, partition, progress=report)
+            finally:
+                obj.close()
+            metadata: dict[str, Any] = result.metadata()
+            metadata["database"] = dg.MetadataValue.path(str(store.path))
+            metadata["partition"] = partition
+            context.add_output_metadata(metadata)
+
+    def load_input(self, context: dg.InputContext) -> Iterator[Any]:
+        """The stored, active objects of the upstream type, decoded lazily."""
+        code = _content_type(context).code
+        path = database_path(self.path)
+
+        def objects() -> Iterator[Any]:
+            with ContentStore(path) as store:
+                yield from store.objects(code)
+
+        return objects()

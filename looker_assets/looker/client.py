@@ -1,0 +1,357 @@
+"""A thin client over the official looker-sdk that returns Looker's JSON exactly as sent.
+
+The SDK does the auth (login form, token expiry), settings (LOOKERSDK_* variables, looker.ini),
+query encoding and the HTTP session. What it does not do, this module adds:
+- raw JSON: `sdk.get(path, structure=str)` skips the SDK's models, which drop unknown keys;
+- status codes: the SDK's errors carry none, so a response hook on its requests session
+  records each response's status and Retry-After for the thread that made the request;
+- retries in layers: urllib3 at the transport (connect errors, 502/503/504), tenacity at the
+  application (429 honouring Retry-After, 5xx, bounded), one re-login on 401;
+- a connection pool as large as the detail fan-out;
+- errors that say what to fix and never carry a secret.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import looker_sdk
+import msgspec
+import requests
+from looker_sdk import error as sdk_error
+from looker_sdk.rtl import api_settings, auth_token
+from requests.adapters import HTTPAdapter
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+from urllib3.util.retry import Retry
+
+from looker_assets.looker.errors import (
+    LookerAuthError,
+    LookerConnectionError,
+    LookerError,
+    LookerNotFound,
+    LookerResponseError,
+    LookerRetryableError,
+)
+
+log = logging.getLogger(__name__)
+
+CREDENTIAL_HINT = (
+    "check LOOKERSDK_BASE_URL, LOOKERSDK_CLIENT_ID and LOOKERSDK_CLIENT_SECRET "
+    "(or the looker.ini file / the resource config)"
+)
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """How to reach Looker. None means: take it from LOOKERSDK_* variables or looker.ini."""
+
+    base_url: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    verify_ssl: bool | None = None
+    timeout: int | None = None
+    ini_file: str = "looker.ini"
+    max_concurrency: int = 8
+    # Application-level retries (429, 5xx, malformed bodies): attempts and a total time bound.
+    max_attempts: int = 6
+    max_retry_seconds: float = 120.0
+    retry_initial_delay: float = 0.5
+    retry_max_delay: float = 30.0
+    # Transport-level retries (connect errors, 502/503/504) inside one attempt.
+    transport_retries: int = 2
+
+
+class _Settings(api_settings.ApiSettings):
+    """ApiSettings whose explicit values win over looker.ini and the LOOKERSDK_* variables.
+
+    The SDK reads credentials through read_config() at every login, so the secret lives here
+    and nowhere else: not in logs, run config or the database.
+    """
+
+    def __init__(self, config: ClientConfig) -> None:
+        self._explicit = {
+            "base_url": config.base_url,
+            "client_id": config.client_id,
+            "client_secret": config.client_secret,
+            "verify_ssl": None if config.verify_ssl is None else str(config.verify_ssl),
+            "timeout": None if config.timeout is None else str(config.timeout),
+        }
+        super().__init__(filename=config.ini_file, env_prefix="LOOKERSDK",
+                         sdk_version=looker_sdk.__version__ if hasattr(looker_sdk, "__version__")
+                         else "")
+        # The SDK joins paths onto base_url; a trailing slash would give `//api/4.0/login`.
+        self.base_url = (self.base_url or "").rstrip("/")
+
+    def read_config(self) -> api_settings.SettingsConfig:
+        data = dict(super().read_config())
+        for key, value in self._explicit.items():
+            if value is not None:
+                data[key] = value
+        return data  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        return f"_Settings(base_url={self.base_url!r})"
+
+
+@dataclass
+class _LastResponse:
+    method: str = ""
+    path: str = ""
+    status: int | None = None
+    retry_after: float | None = None
+
+
+@dataclass
+class ClientStats:
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    server_errors: int = 0
+    relogins: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+class LookerClient:
+    """Raw-JSON GETs against Looker API 4.0, safe to share between threads."""
+
+    def __init__(self, config: ClientConfig) -> None:
+        self.config = config
+        try:
+            settings = _Settings(config)
+        except FileNotFoundError as exc:
+            raise LookerError(f"Looker settings: {exc}") from None
+        if not settings.base_url:
+            raise LookerAuthError(f"no Looker base URL configured; {CREDENTIAL_HINT}")
+        if not urlsplit(settings.base_url).scheme:
+            raise LookerAuthError(
+                f"Looker base URL {settings.base_url!r} has no scheme; use https://host:port"
+            )
+        self.base_url = settings.base_url
+        self.sdk = looker_sdk.init40(config_settings=settings)
+        self._local = threading.local()
+        self._stats_lock = threading.Lock()
+        self._login_lock = threading.Lock()
+        self.stats = ClientStats()
+        self._configure_session(self.sdk.transport.session)  # type: ignore[attr-defined]
+
+    # -- session ---------------------------------------------------------------------------
+
+    def _configure_session(self, session: requests.Session) -> None:
+        retry = Retry(
+            total=self.config.transport_retries,
+            connect=self.config.transport_retries,
+            read=0,
+            status=self.config.transport_retries,
+            status_forcelist=(502, 503, 504),
+            allowed_methods=None,
+            backoff_factor=0.3,
+            respect_retry_after_header=True,
+            raise_on_status=False,
+        )
+        size = max(10, self.config.max_concurrency + 2)
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=size, max_retries=retry)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        session.hooks["response"].append(self._on_response)
+
+    def _on_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        retry_after = response.headers.get("Retry-After")
+        last = _LastResponse(
+            method=response.request.method or "",
+            path=urlsplit(response.request.url or "").path,
+            status=response.status_code,
+            retry_after=_parse_retry_after(retry_after),
+        )
+        self._local.last = last
+        with self._stats_lock:
+            self.stats.requests += 1
+            if response.status_code == 429:
+                self.stats.rate_limited += 1
+            elif response.status_code >= 500:
+                self.stats.server_errors += 1
+
+    def _count(self, attr: str) -> None:
+        with self._stats_lock:
+            setattr(self.stats, attr, getattr(self.stats, attr) + 1)
+
+    # -- auth ------------------------------------------------------------------------------
+
+    def _ensure_login(self) -> None:
+        """Log in once for all threads, so an expired token does not cause a login storm."""
+        if self.sdk.auth.is_authenticated:
+            return
+        with self._login_lock:
+            if self.sdk.auth.is_authenticated:
+                return
+            self._local.last = None
+            try:
+                self.sdk.auth.authenticate({})
+            except sdk_error.SDKError as exc:
+                raise self._login_error(exc) from None
+
+    def _login_error(self, exc: sdk_error.SDKError) -> LookerError:
+        last: _LastResponse | None = getattr(self._local, "last", None)
+        if last is None or last.status is None:
+            return self._connection_error("POST /api/4.0/login", exc)
+        if last.status == 429 or last.status >= 500:
+            return LookerRetryableError(
+                f"Looker login answered HTTP {last.status}", retry_after=last.retry_after,
+                status=last.status)
+        if "credentials not found" in _message(exc).lower():
+            return LookerAuthError(f"no Looker API credentials configured; {CREDENTIAL_HINT}")
+        return LookerAuthError(
+            f"Looker rejected the API credentials (HTTP {last.status} from POST "
+            f"{self.base_url}/api/4.0/login); {CREDENTIAL_HINT}", status=last.status)
+
+    def _relogin(self) -> None:
+        with self._login_lock:
+            self.sdk.auth.token = auth_token.AuthToken()
+        self._count("relogins")
+        self._ensure_login()
+
+    # -- requests --------------------------------------------------------------------------
+
+    def _retrying(self) -> Retrying:
+        return Retrying(
+            retry=retry_if_exception_type(LookerRetryableError),
+            stop=stop_after_attempt(self.config.max_attempts)
+            | stop_after_delay(self.config.max_retry_seconds),
+            wait=self._wait,
+            reraise=True,
+            before_sleep=self._before_retry,
+        )
+
+    def get_raw(self, path: str, params: Mapping[str, Any] | None = None) -> str:
+        """GET `path` (relative to /api/4.0) and return the body text, retrying what is worth it."""
+        return self._retrying()(self._get_once, path, params)
+
+    def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        """GET `path` and decode its JSON (every key, every null, in the server's order)."""
+        return self._retrying()(self._get_json_once, path, params)
+
+    def _get_json_once(self, path: str, params: Mapping[str, Any] | None) -> Any:
+        body = self._get_once(path, params)
+        try:
+            return msgspec.json.decode(body)
+        except msgspec.DecodeError as exc:
+            # A truncated body or an HTML page with 200: worth another try, then a clear error.
+            raise LookerRetryableError(
+                f"Looker sent a body that is not JSON for GET {path}: {exc}; "
+                f"starts with {body[:60]!r}") from None
+
+    def _get_once(self, path: str, params: Mapping[str, Any] | None) -> str:
+        self._ensure_login()
+        for attempt in range(2):
+            self._local.last = None
+            try:
+                return self.sdk.get(path, structure=str, query_params=dict(params or {}))
+            except sdk_error.SDKError as exc:
+                error = self._classify(path, exc)
+                if isinstance(error, _Unauthorized) and attempt == 0:
+                    # Tokens expire or get revoked mid-run: one fresh login, then give up.
+                    self._relogin()
+                    continue
+                if isinstance(error, _Unauthorized):
+                    raise LookerAuthError(
+                        f"Looker refused the token for GET {path} (HTTP 401) right after a "
+                        f"fresh login; {CREDENTIAL_HINT}", status=401) from None
+                raise error from None
+        raise AssertionError("unreachable")
+
+    def _classify(self, path: str, exc: sdk_error.SDKError) -> Exception:
+        last: _LastResponse | None = getattr(self._local, "last", None)
+        endpoint = f"GET {path}"
+        if last is None or last.status is None:
+            return self._connection_error(endpoint, exc)
+        status = last.status
+        if last.path.endswith("/login"):
+            return self._login_error(exc)
+        if status == 401:
+            return _Unauthorized()
+        if status == 404:
+            return LookerNotFound(f"{endpoint}: not found (HTTP 404)", status=404)
+        if status == 429:
+            return LookerRetryableError(f"{endpoint}: rate limited (HTTP 429)", status=429,
+                                        retry_after=last.retry_after)
+        if status >= 500:
+            return LookerRetryableError(f"{endpoint}: Looker answered HTTP {status}",
+                                        status=status, retry_after=last.retry_after)
+        if status == 403:
+            return LookerAuthError(
+                f"{endpoint}: permission denied (HTTP 403); the API user needs the "
+                f"permission for this content type (e.g. see_users, see_lookml, "
+                f"see_schedules, admin)", status=403)
+        return LookerResponseError(
+            f"{endpoint}: Looker answered HTTP {status}: {_redact(_message(exc))[:200]}",
+            status=status)
+
+    def _connection_error(self, endpoint: str, exc: sdk_error.SDKError) -> LookerError:
+        text = _redact(_message(exc))
+        if "timed out" in text.lower():
+            return LookerRetryableError(f"{endpoint}: timed out talking to {self.base_url}")
+        return LookerConnectionError(
+            f"cannot reach Looker at {self.base_url} ({endpoint}): {text[:300]}")
+
+    # -- retry plumbing --------------------------------------------------------------------
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        backoff = wait_exponential_jitter(
+            initial=self.config.retry_initial_delay, max=self.config.retry_max_delay
+        )(state)
+        if isinstance(exc, LookerRetryableError) and exc.retry_after is not None:
+            return min(max(exc.retry_after, 0.0), self.config.retry_max_delay)
+        return backoff
+
+    def _before_retry(self, state: RetryCallState) -> None:
+        self._count("retries")
+        exc = state.outcome.exception() if state.outcome else None
+        log.debug("retrying after %s (attempt %d)", exc, state.attempt_number)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.sdk.transport.session.close()  # type: ignore[attr-defined]
+
+
+class _Unauthorized(Exception):
+    pass
+
+
+def _message(exc: sdk_error.SDKError) -> str:
+    message = getattr(exc, "message", None)
+    if message:
+        return str(message)
+    return str(exc.args[0]) if exc.args else ""
+
+
+_TOKENISH = re.compile(r"(access_token|client_secret|token)([\"'=:\s]+)[^\s\"'&,}]+", re.I)
+
+
+def _redact(text: str) -> str:
+    """Defence in depth: no token or secret value survives into an error message."""
+    return _TOKENISH.sub(r"\1\2***", text)
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

@@ -1,0 +1,58 @@
+"""The Dagster resource: Looker connection settings and a factory for clients and streams."""
+
+from __future__ import annotations
+
+import dagster as dg
+from pydantic import Field
+
+from looker_assets.content_types import ContentType
+from looker_assets.looker.client import ClientConfig, LookerClient
+from looker_assets.looker.extract import ContentStream
+
+
+class LookerResource(dg.ConfigurableResource):
+    """Connection to a Looker instance through looker-sdk (API 4.0).
+
+    Every setting left unset comes from the standard LOOKERSDK_* variables or looker.ini, as
+    the SDK reads them. Pass the secret as an environment variable reference
+    (`client_secret: {env: LOOKERSDK_CLIENT_SECRET}`), never as a literal.
+    """
+
+    base_url: str | None = Field(default=None, description="Looker URL; else LOOKERSDK_BASE_URL.")
+    client_id: str | None = Field(default=None, description="Else LOOKERSDK_CLIENT_ID.")
+    client_secret: str | None = Field(
+        default=None, description="Else LOOKERSDK_CLIENT_SECRET. Never logged or stored."
+    )
+    verify_ssl: bool | None = Field(default=None, description="Else LOOKERSDK_VERIFY_SSL.")
+    timeout: int | None = Field(default=None, description="Seconds per request; else "
+                                "LOOKERSDK_TIMEOUT, else 120.")
+    ini_file: str = Field(default="looker.ini", description="looker.ini path (optional file).")
+    max_concurrency: int = Field(default=8, ge=1, le=64,
+                                 description="Detail requests in flight at once.")
+    page_size: int = Field(default=500, ge=1, le=5000, description="limit for paged listings.")
+    batch_size: int = Field(default=500, ge=1, description="Objects per SQLite transaction.")
+    max_attempts: int = Field(default=6, ge=1, description="Application-level attempts per "
+                              "request on 429/5xx.")
+    max_retry_seconds: float = Field(default=120.0, gt=0, description="Time bound on retries "
+                                     "of one request.")
+
+    def client_config(self) -> ClientConfig:
+        return ClientConfig(
+            base_url=self.base_url,
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            verify_ssl=self.verify_ssl,
+            timeout=self.timeout,
+            ini_file=self.ini_file,
+            max_concurrency=self.max_concurrency,
+            max_attempts=self.max_attempts,
+            max_retry_seconds=self.max_retry_seconds,
+        )
+
+    def get_client(self) -> LookerClient:
+        return LookerClient(self.client_config())
+
+    def stream(self, content_type: ContentType) -> ContentStream:
+        """A lazy stream of the type's objects; no request is made until it is iterated."""
+        return ContentStream(self.get_client(), content_type, page_size=self.page_size,
+                             max_concurrency=self.max_concurrency, batch_size=self.batch_size)

@@ -1,0 +1,19 @@
+"""Names and defaults shared by the Dagster wiring and the CLI."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DB_ENV = "LOOKER_ASSETS_DB"
+DEFAULT_DB = "looker_assets.sqlite"
+START_DATE_ENV = "LOOKER_ASSETS_START_DATE"
+DEFAULT_START_DATE = "2026-01-01"
+ASSET_PREFIX = "looker"
+GROUP = "looker"
+POOL = "looker_api"
+
+
+def database_path(explicit: str | None = None) -> Path:
+    """The SQLite file: explicit config, else $LOOKER_ASSETS_DB, else ./looker_assets.sqlite."""
+    return Path(explicit or os.environ.get(DB_ENV) or DEFAULT_DB).expanduser()

@@ -1,0 +1,59 @@
+"""Encoding at the boundary: raw JSON in, MessagePack plus checksum out.
+
+msgspec decodes the API's JSON once into plain dicts and lists (every key, every null, in the
+server's order) and encodes that to MessagePack once. No per-type classes on the hot path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+_json_decoder = msgspec.json.Decoder()
+_msgpack_encoder = msgspec.msgpack.Encoder()
+_msgpack_decoder = msgspec.msgpack.Decoder()
+
+CHECKSUM_ALGORITHM = "blake2b-128"
+
+
+def decode_json(raw: str | bytes) -> Any:
+    return _json_decoder.decode(raw)
+
+
+def encode(obj: Any) -> bytes:
+    return _msgpack_encoder.encode(obj)
+
+
+def decode(blob: bytes) -> Any:
+    return _msgpack_decoder.decode(blob)
+
+
+def checksum(blob: bytes) -> str:
+    return hashlib.blake2b(blob, digest_size=16).hexdigest()
+
+
+def utc_timestamp(value: Any) -> str | None:
+    """Looker's timestamp as ISO 8601 UTC text, or None when absent or unreadable.
+
+    Never a made-up value: anything that does not parse as a date-time stays NULL.
+    """
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        # Looker writes UTC; a naive value is read as UTC rather than as local time.
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def now_utc() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

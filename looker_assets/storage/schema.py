@@ -1,0 +1,53 @@
+"""The SQLite schema. The database file explains itself to anyone with `sqlite3`."""
+
+from __future__ import annotations
+
+# PRAGMA application_id marks a file as ours ("LKAS"), so a foreign SQLite file is refused.
+APPLICATION_ID = 0x4C4B4153
+SCHEMA_VERSION = 1
+
+# Page size only takes effect before the first table exists, so it is set before the DDL.
+CONNECTION_PRAGMAS = (
+    "PRAGMA busy_timeout = 30000",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA cache_size = -65536",
+    "PRAGMA foreign_keys = ON",
+)
+
+DDL = """
+CREATE TABLE IF NOT EXISTS content_types (
+    code INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL DEFAULT ''
+);
+
+CREATE TABLE IF NOT EXISTS content_items (
+    content_type INTEGER NOT NULL REFERENCES content_types(code),
+    id           TEXT NOT NULL,
+    name         TEXT,
+    owner_id     TEXT,
+    owner_email  TEXT,
+    created_at   TEXT,
+    updated_at   TEXT,
+    synced_at    TEXT NOT NULL,
+    deleted_at   TEXT,
+    content_size INTEGER NOT NULL,
+    checksum     TEXT NOT NULL,
+    content_data BLOB NOT NULL,
+    PRIMARY KEY (content_type, id)
+);
+
+CREATE INDEX IF NOT EXISTS content_items_active
+    ON content_items (content_type, updated_at) WHERE deleted_at IS NULL;
+
+CREATE TABLE IF NOT EXISTS sync_checkpoints (
+    content_type  INTEGER NOT NULL REFERENCES content_types(code),
+    partition_key TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    started_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL,
+    completed_at  TEXT,
+    PRIMARY KEY (content_type, partition_key)
+);
+"""

@@ -1,0 +1,320 @@
+"""The content store: one SQLite file, small explicit SQL, one connection helper."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from looker_assets.content_types import CONTENT_TYPES
+from looker_assets.storage import codec
+from looker_assets.storage.schema import (
+    APPLICATION_ID,
+    CONNECTION_PRAGMAS,
+    DDL,
+    SCHEMA_VERSION,
+)
+
+
+class StoreError(RuntimeError):
+    """The database file cannot be used; the message names the path and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One object ready to store: metadata columns plus the encoded object."""
+
+    id: str
+    name: str | None
+    owner_id: str | None
+    owner_email: str | None
+    created_at: str | None
+    updated_at: str | None
+    content_data: bytes
+    checksum: str
+
+
+@dataclass
+class BatchCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    bytes: int = 0
+
+    def add(self, other: BatchCounts) -> None:
+        self.new += other.new
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.bytes += other.bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    content_type: int
+    id: str
+    deleted_at: str | None
+    content_size: int
+    checksum: str
+    content_data: bytes
+
+
+def connect(path: str | Path) -> sqlite3.Connection:
+    """Open (creating if needed) the store at `path`, checking that it is ours and current."""
+    db_path = Path(path)
+    if db_path.exists() and db_path.is_dir():
+        raise StoreError(f"database path {db_path} is a directory; set LOOKER_ASSETS_DB to a file")
+    try:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        # timeout in connect() too: switching to WAL needs the lock before busy_timeout is set.
+        conn = sqlite3.connect(db_path, timeout=30, isolation_level=None, check_same_thread=False)
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(f"cannot open database {db_path}: {exc}") from exc
+    try:
+        _prepare(conn, db_path)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise StoreError(f"cannot use database {db_path}: {exc}") from exc
+    except StoreError:
+        conn.close()
+        raise
+    return conn
+
+
+def _prepare(conn: sqlite3.Connection, db_path: Path) -> None:
+    for pragma in CONNECTION_PRAGMAS:
+        conn.execute(pragma)
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    tables = conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
+    if tables and app_id != APPLICATION_ID:
+        raise StoreError(
+            f"{db_path} is not a looker_assets database (application_id {app_id}); "
+            "point LOOKER_ASSETS_DB at a new or existing looker_assets file"
+        )
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{db_path} has schema version {version}, newer than this looker_assets "
+            f"({SCHEMA_VERSION}); upgrade looker_assets instead of opening it with an old one"
+        )
+    if not tables:
+        conn.execute("PRAGMA page_size = 16384")
+    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        conn.execute("PRAGMA journal_mode = WAL")
+    if version == SCHEMA_VERSION and tables:
+        return
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        for statement in DDL.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.executemany(
+            "INSERT INTO content_types (code, name, description) VALUES (?, ?, ?) "
+            "ON CONFLICT(code) DO UPDATE SET name = excluded.name, "
+            "description = excluded.description",
+            [(ct.code, ct.name, ct.description) for ct in CONTENT_TYPES],
+        )
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+class ContentStore:
+    """Reads and writes content_items and sync_checkpoints of one database file."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.conn = connect(self.path)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> ContentStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def check_writable(self) -> None:
+        """Fail now, naming the path, if a sync could not write here."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write database {self.path}: {exc}") from exc
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def write_batch(
+        self,
+        content_type: int,
+        rows: list[Row],
+        synced_at: str,
+        checkpoint: tuple[str, str, dict[str, Any]] | None = None,
+    ) -> BatchCounts:
+        """Upsert `rows` in one transaction, with the checkpoint that covers them.
+
+        An unchanged object (same checksum) is not rewritten: only a soft delete is undone.
+        """
+        counts = BatchCounts()
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            known = self._checksums(content_type, [r.id for r in rows])
+            inserts, updates, revived = [], [], []
+            for r in rows:
+                counts.bytes += len(r.content_data)
+                previous = known.get(r.id)
+                values = (r.name, r.owner_id, r.owner_email, r.created_at, r.updated_at,
+                          synced_at, len(r.content_data), r.checksum, r.content_data)
+                if previous is None:
+                    counts.new += 1
+                    inserts.append((content_type, r.id, *values))
+                elif previous[0] != r.checksum:
+                    counts.updated += 1
+                    updates.append((*values, content_type, r.id))
+                else:
+                    counts.unchanged += 1
+                    if previous[1] is not None:
+                        revived.append((content_type, r.id))
+            conn.executemany(
+                "INSERT INTO content_items (content_type, id, name, owner_id, owner_email, "
+                "created_at, updated_at, synced_at, content_size, checksum, content_data) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                inserts,
+            )
+            conn.executemany(
+                "UPDATE content_items SET name = ?, owner_id = ?, owner_email = ?, "
+                "created_at = ?, updated_at = ?, synced_at = ?, content_size = ?, checksum = ?, "
+                "content_data = ?, deleted_at = NULL WHERE content_type = ? AND id = ?",
+                updates,
+            )
+            conn.executemany(
+                "UPDATE content_items SET deleted_at = NULL WHERE content_type = ? AND id = ?",
+                revived,
+            )
+            if checkpoint is not None:
+                self._save_checkpoint(content_type, *checkpoint)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return counts
+
+    def _checksums(self, content_type: int, ids: list[str]) -> dict[str, tuple[str, str | None]]:
+        found: dict[str, tuple[str, str | None]] = {}
+        # SQLite's default limit on bound variables is 32766; stay well below it.
+        for start in range(0, len(ids), 900):
+            chunk = ids[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            for id_, checksum, deleted_at in self.conn.execute(
+                f"SELECT id, checksum, deleted_at FROM content_items "
+                f"WHERE content_type = ? AND id IN ({marks})",
+                (content_type, *chunk),
+            ):
+                found[id_] = (checksum, deleted_at)
+        return found
+
+    def mark_deleted(self, content_type: int, seen_ids: Iterable[str], deleted_at: str) -> int:
+        """Soft-delete active rows of the type whose id was not in a complete listing."""
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS seen_ids (id TEXT PRIMARY KEY)")
+            conn.execute("DELETE FROM seen_ids")
+            conn.executemany("INSERT OR IGNORE INTO seen_ids (id) VALUES (?)",
+                             ((i,) for i in seen_ids))
+            cursor = conn.execute(
+                "UPDATE content_items SET deleted_at = ? WHERE content_type = ? "
+                "AND deleted_at IS NULL AND id NOT IN (SELECT id FROM seen_ids)",
+                (deleted_at, content_type),
+            )
+            conn.execute("DELETE FROM seen_ids")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return cursor.rowcount
+
+    # -- checkpoints -----------------------------------------------------------------------
+
+    def _save_checkpoint(self, content_type: int, partition_key: str, status: str,
+                         state: dict[str, Any]) -> None:
+        now = codec.now_utc()
+        self.conn.execute(
+            "INSERT INTO sync_checkpoints (content_type, partition_key, status, state, "
+            "started_at, updated_at, completed_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(content_type, partition_key) DO UPDATE SET status = excluded.status, "
+            "state = excluded.state, updated_at = excluded.updated_at, "
+            "completed_at = excluded.completed_at",
+            (content_type, partition_key, status, json.dumps(state, sort_keys=True), now, now,
+             now if status == "complete" else None),
+        )
+
+    def save_checkpoint(self, content_type: int, partition_key: str, status: str,
+                        state: dict[str, Any]) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._save_checkpoint(content_type, partition_key, status, state)
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    def checkpoint(self, content_type: int, partition_key: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            "SELECT status, state, started_at, updated_at, completed_at FROM sync_checkpoints "
+            "WHERE content_type = ? AND partition_key = ?",
+            (content_type, partition_key),
+        ).fetchone()
+        if row is None:
+            return None
+        status, state, started_at, updated_at, completed_at = row
+        return {"status": status, "state": json.loads(state), "started_at": started_at,
+                "updated_at": updated_at, "completed_at": completed_at}
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def iter_items(self, content_type: int | None = None,
+                   include_deleted: bool = True) -> Iterator[StoredItem]:
+        """Stored rows, one at a time (the cursor streams; memory stays flat)."""
+        sql = ("SELECT content_type, id, deleted_at, content_size, checksum, content_data "
+               "FROM content_items")
+        clauses, params = [], []
+        if content_type is not None:
+            clauses.append("content_type = ?")
+            params.append(content_type)
+        if not include_deleted:
+            clauses.append("deleted_at IS NULL")
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY content_type, id"
+        for row in self.conn.execute(sql, params):
+            yield StoredItem(*row)
+
+    def objects(self, content_type: int, include_deleted: bool = False) -> Iterator[Any]:
+        for item in self.iter_items(content_type, include_deleted=include_deleted):
+            yield codec.decode(item.content_data)
+
+    def get(self, content_type: int, id_: str) -> Any | None:
+        row = self.conn.execute(
+            "SELECT content_data FROM content_items WHERE content_type = ? AND id = ?",
+            (content_type, id_),
+        ).fetchone()
+        return None if row is None else codec.decode(row[0])
+
+    def counts(self) -> dict[int, dict[str, int]]:
+        """Per content type: active and deleted rows and stored bytes."""
+        result: dict[int, dict[str, int]] = {}
+        for code, active, deleted, size in self.conn.execute(
+            "SELECT content_type, sum(deleted_at IS NULL), sum(deleted_at IS NOT NULL), "
+            "sum(content_size) FROM content_items GROUP BY content_type"
+        ):
+            result[code] = {"active": active, "deleted": deleted, "bytes": size}
+        return result
