@@ -1,0 +1,102 @@
+"""The SQLite store on real files: schema, upserts, soft deletes, refusal of bad files."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from looker_assets import content_types
+from looker_assets.storage import codec
+from looker_assets.storage.rows import make_row
+from looker_assets.storage.schema import SCHEMA_VERSION
+from looker_assets.storage.store import ContentStore, StoreError
+
+DASHBOARDS = content_types.get("dashboards")
+
+
+def _row(id_: str, title: str, **extra: object):
+    obj = {"id": id_, "title": title, "user_id": "7", "created_at": "2025-03-04T05:06:07.000+00:00",
+           "updated_at": "2025-03-05T01:02:03Z", "zz_future_key": None, **extra}
+    return make_row(DASHBOARDS, id_, obj)
+
+
+def test_schema_explains_itself(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    ContentStore(path).close()
+    conn = sqlite3.connect(path)
+    names = dict(conn.execute("SELECT code, name FROM content_types"))
+    assert names == {ct.code: ct.name for ct in content_types.CONTENT_TYPES}
+    cols = [r[1] for r in conn.execute("PRAGMA table_info(content_items)")]
+    assert cols == ["content_type", "id", "name", "owner_id", "owner_email", "created_at",
+                    "updated_at", "synced_at", "deleted_at", "content_size", "checksum",
+                    "content_data"]
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA page_size").fetchone()[0] == 16384
+
+
+def test_upsert_counts_and_soft_delete(tmp_path: Path) -> None:
+    with ContentStore(tmp_path / "s.sqlite") as store:
+        first = store.write_batch(DASHBOARDS.code, [_row("1", "a"), _row("2", "b")], "t1")
+        assert (first.new, first.updated, first.unchanged) == (2, 0, 0)
+        second = store.write_batch(DASHBOARDS.code, [_row("1", "a"), _row("2", "B")], "t2")
+        assert (second.new, second.updated, second.unchanged) == (0, 1, 1)
+        assert store.get(DASHBOARDS.code, "2")["title"] == "B"
+        assert store.mark_deleted(DASHBOARDS.code, {"1"}, "t3") == 1
+        stored = len(_row("1", "a").content_data) + len(_row("2", "B").content_data)
+        assert store.counts()[DASHBOARDS.code] == {"active": 1, "deleted": 1, "bytes": stored}
+        # Seen again: the soft delete is undone, even when nothing changed.
+        store.write_batch(DASHBOARDS.code, [_row("2", "B")], "t4")
+        assert store.counts()[DASHBOARDS.code]["deleted"] == 0
+
+
+def test_metadata_columns_and_exact_object(tmp_path: Path) -> None:
+    with ContentStore(tmp_path / "s.sqlite") as store:
+        store.write_batch(DASHBOARDS.code, [_row("9", "héllo 🎉", description=None)], "t")
+        row = store.conn.execute(
+            "SELECT name, owner_id, created_at, updated_at, content_size, checksum, content_data "
+            "FROM content_items WHERE id = '9'").fetchone()
+    name, owner, created, updated, size, checksum, blob = row
+    assert (name, owner) == ("héllo 🎉", "7")
+    assert created == "2025-03-04T05:06:07.000000Z"
+    assert updated == "2025-03-05T01:02:03.000000Z"
+    assert size == len(blob) and checksum == codec.checksum(blob)
+    obj = codec.decode(blob)
+    assert obj["zz_future_key"] is None and obj["description"] is None
+    assert list(obj)[:2] == ["id", "title"]
+
+
+def test_unparsable_timestamp_is_null_not_invented() -> None:
+    assert codec.utc_timestamp("yesterday") is None
+    assert codec.utc_timestamp(None) is None
+    assert codec.utc_timestamp("2025-01-01T00:00:00+02:00") == "2024-12-31T22:00:00.000000Z"
+
+
+@pytest.mark.parametrize("kind", ["directory", "parent_is_file", "corrupt", "foreign", "newer"])
+def test_bad_database_files_are_refused_with_the_path(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "db.sqlite"
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "parent_is_file":
+        (tmp_path / "file").write_text("x")
+        path = tmp_path / "file" / "db.sqlite"
+    elif kind == "corrupt":
+        path.write_bytes(b"this is not sqlite" * 100)
+    elif kind == "foreign":
+        conn = sqlite3.connect(path)
+        conn.execute("CREATE TABLE other (x)")
+        conn.commit()
+        conn.close()
+    elif kind == "newer":
+        ContentStore(path).close()
+        conn = sqlite3.connect(path)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+        conn.close()
+    before = path.read_bytes() if path.is_file() else None
+    with pytest.raises(StoreError) as info:
+        ContentStore(path)
+    assert str(path) in str(info.value)
+    if before is not None:
+        assert path.read_bytes() == before, "a refused file must not be rewritten"
