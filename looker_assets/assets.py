@@ -29,12 +29,13 @@ def asset_key(content_type: ContentType) -> dg.AssetKey:
     return dg.AssetKey([ASSET_PREFIX, content_type.name])
 
 
-def build_content_asset(content_type: ContentType) -> dg.AssetsDefinition:
+def build_content_asset(content_type: ContentType,
+                        retry_policy: dg.RetryPolicy | None = RETRY_POLICY) -> dg.AssetsDefinition:
     @dg.asset(
         key=asset_key(content_type),
         group_name=GROUP,
         partitions_def=DAILY,
-        retry_policy=RETRY_POLICY,
+        retry_policy=retry_policy,
         pool=POOL,
         io_manager_key=IO_MANAGER_KEY,
         kinds={"looker", "sqlite"},

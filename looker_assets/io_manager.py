@@ -9,9 +9,10 @@ import dagster as dg
 from pydantic import Field
 
 from looker_assets import content_types
+from looker_assets.looker.errors import LookerAuthError, LookerError, LookerResponseError
 from looker_assets.looker.extract import ContentStream
 from looker_assets.settings import database_path
-from looker_assets.storage.store import ContentStore
+from looker_assets.storage.store import ContentStore, StoreError
 from looker_assets.sync import Progress, run_sync
 
 UNPARTITIONED = "__all__"
@@ -37,8 +38,13 @@ class LookerContentIOManager(dg.ConfigurableIOManager):
             raise TypeError(f"expected a ContentStream, got {type(obj).__name__}")
         partition = context.partition_key if context.has_partition_key else UNPARTITIONED
         # Open and test the file before the first request, so a bad path costs no API calls.
-        with self.open_store() as store:
+        try:
+            store = self.open_store()
             store.check_writable()
+        except StoreError as exc:
+            obj.close()
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
+        with store:
 
             def report(p: Progress) -> None:
                 total = "?" if p.total is None else str(p.total)
@@ -52,6 +58,11 @@ class LookerContentIOManager(dg.ConfigurableIOManager):
 
             try:
                 result = run_sync(obj, store, partition, progress=report)
+            except (LookerAuthError, LookerResponseError) as exc:
+                # Wrong credentials or a request Looker refuses: retrying the step cannot help.
+                raise dg.Failure(description=str(exc), allow_retries=False) from None
+            except LookerError as exc:
+                raise dg.Failure(description=str(exc), allow_retries=True) from None
             finally:
                 obj.close()
             metadata: dict[str, Any] = result.metadata()

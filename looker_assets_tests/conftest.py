@@ -1,0 +1,61 @@
+"""Shared fixtures: the bundled emulator on 127.0.0.1 and a clean Dagster home."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from looker_assets.emulator import Faults, LookerEmulator
+from looker_assets.looker.resource import LookerResource
+
+REPO = Path(__file__).resolve().parent.parent
+PARTITION = "2026-11-27"
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[LookerEmulator]:
+    """A small instance shared by the read-only tests (tests that mutate make their own)."""
+    emu = LookerEmulator(scale=600, seed=7, faults=Faults())
+    emu.start(host="127.0.0.1", port=0)
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+@pytest.fixture
+def fresh_emulator() -> Iterator[LookerEmulator]:
+    emu = LookerEmulator(scale=300, seed=11, faults=Faults())
+    emu.start(host="127.0.0.1", port=0)
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+def looker_resource(emu: LookerEmulator, **overrides: object) -> LookerResource:
+    config: dict[str, object] = {"base_url": emu.url, "client_id": emu.client_id,
+                                 "client_secret": emu.client_secret, "verify_ssl": False}
+    config.update(overrides)
+    return LookerResource(**config)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copyfile(REPO / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return home
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_looker_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests never pick up a developer's LOOKERSDK_* variables or looker.ini."""
+    for name in ("LOOKERSDK_BASE_URL", "LOOKERSDK_CLIENT_ID", "LOOKERSDK_CLIENT_SECRET",
+                 "LOOKERSDK_VERIFY_SSL", "LOOKERSDK_TIMEOUT", "LOOKER_ASSETS_DB"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)

@@ -1,0 +1,117 @@
+"""Bad input gets a clear, fast error, leaks no secret and loses nothing."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from looker_assets import content_types
+from looker_assets.assets import IO_MANAGER_KEY, build_content_asset
+from looker_assets.emulator import LookerEmulator
+from looker_assets.io_manager import LookerContentIOManager
+from looker_assets.looker.resource import LookerResource
+from looker_assets.storage.store import ContentStore
+from looker_assets_tests.conftest import PARTITION, looker_resource
+
+USERS = content_types.get("users")
+
+
+def _failure_text(result: dg.ExecuteInProcessResult) -> str:
+    texts = []
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            error = event.step_failure_data.error
+            texts.append(error.to_string())
+    assert texts, "the run should have failed with a step failure"
+    return "\n".join(texts)
+
+
+def _run(resource: LookerResource, db: Path, retry: bool = True) -> dg.ExecuteInProcessResult:
+    asset = build_content_asset(USERS) if retry else build_content_asset(USERS, None)
+    return dg.materialize(
+        [asset], partition_key=PARTITION, raise_on_error=False,
+        resources={"looker": resource, IO_MANAGER_KEY: LookerContentIOManager(path=str(db))},
+    )
+
+
+def _requests(emu: LookerEmulator) -> int:
+    return int(emu.stats["requests"])
+
+
+def test_wrong_credentials_fail_at_once_without_the_secret(
+        fresh_emulator: LookerEmulator, tmp_path: Path) -> None:
+    secret = "s3cret-that-must-not-leak-42"
+    fresh_emulator.reset_stats()
+    started = time.monotonic()
+    # The asset keeps its RetryPolicy: an auth failure must not be retried by the step either.
+    result = _run(looker_resource(fresh_emulator, client_secret=secret), tmp_path / "db.sqlite")
+    elapsed = time.monotonic() - started
+    assert not result.success
+    text = _failure_text(result)
+    assert "LOOKERSDK_CLIENT_ID" in text and "LOOKERSDK_CLIENT_SECRET" in text
+    assert "rejected" in text
+    assert secret not in text
+    assert elapsed < 10, f"took {elapsed:.1f}s: credentials errors must not be retried"
+    assert _requests(fresh_emulator) <= 2, "one login attempt, no retry storm"
+    for event in result.all_events:
+        assert secret not in str(event), "the secret reached Dagster's event log"
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_host_fails_after_bounded_retries_naming_the_url(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{_closed_port()}"
+    resource = LookerResource(base_url=url, client_id="id", client_secret="secret-x",
+                              verify_ssl=False)
+    started = time.monotonic()
+    result = _run(resource, tmp_path / "db.sqlite", retry=False)
+    elapsed = time.monotonic() - started
+    assert not result.success
+    text = _failure_text(result)
+    assert url in text and "cannot reach Looker" in text
+    assert "secret-x" not in text
+    assert elapsed < 15, f"took {elapsed:.1f}s"
+
+
+def test_unwritable_database_fails_before_any_api_call(
+        fresh_emulator: LookerEmulator, tmp_path: Path) -> None:
+    (tmp_path / "not_a_dir").write_text("x")
+    db = tmp_path / "not_a_dir" / "looker.sqlite"
+    fresh_emulator.reset_stats()
+    result = _run(looker_resource(fresh_emulator), db)
+    assert not result.success
+    assert str(db) in _failure_text(result)
+    assert _requests(fresh_emulator) == 0
+
+
+def test_failed_sync_deletes_nothing(fresh_emulator: LookerEmulator, tmp_path: Path) -> None:
+    db = tmp_path / "db.sqlite"
+    assert _run(looker_resource(fresh_emulator), db).success
+    with ContentStore(db) as store:
+        before = store.counts()[USERS.code]
+    # Every request fails from now on: the listing is incomplete, so nothing may be deleted.
+    fresh_emulator.faults.outage_after = 0
+    try:
+        result = _run(looker_resource(fresh_emulator, max_attempts=2, max_retry_seconds=5),
+                      db, retry=False)
+    finally:
+        fresh_emulator.faults.outage_after = None
+    assert not result.success
+    assert "503" in _failure_text(result)
+    with ContentStore(db) as store:
+        assert store.counts()[USERS.code] == before
+
+
+@pytest.mark.parametrize("name", ["nope", "dashboard"])
+def test_unknown_content_type_lists_valid_names(name: str) -> None:
+    with pytest.raises(content_types.UnknownContentType) as info:
+        content_types.get(name)
+    assert "dashboards" in str(info.value) and "scheduled_plans" in str(info.value)
