@@ -26,6 +26,9 @@ class ListCall:
     ref: dict[str, str] = field(default_factory=lambda: {"id": "id"})
     # Keys the listing asks for (`fields`): enough for refs, cheap to send.
     fields: str | None = None
+    # A key of the list row that changes whenever the object does (updated_at): an object
+    # whose stored copy has the same value needs no detail request. None = always fetch.
+    version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,12 +60,15 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
     ContentType(
         code=1,
         name="dashboards",
-        # all_dashboards lists user-defined and LookML dashboards but not the trash;
-        # search_dashboards(deleted=true) finds the trash. Both feed dashboard(id).
+        # search_dashboards gives ids with updated_at (active, then trash) but omits LookML
+        # dashboards; all_dashboards lists those too (without updated_at, so always fetched).
+        # The first listing of an id wins. All of them feed dashboard(id).
         listing=(
-            ListCall("/dashboards", fields="id"),
+            ListCall("/dashboards/search", {"sorts": "id"}, paged=True,
+                     fields="id,updated_at", version="updated_at"),
             ListCall("/dashboards/search", {"deleted": "true", "sorts": "id"}, paged=True,
-                     fields="id"),
+                     fields="id,updated_at", version="updated_at"),
+            ListCall("/dashboards", fields="id"),
         ),
         detail="/dashboards/{id}",
         name_field="title",
@@ -76,9 +82,11 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
         code=2,
         name="looks",
         listing=(
-            ListCall("/looks", fields="id"),
+            ListCall("/looks/search", {"sorts": "id"}, paged=True,
+                     fields="id,updated_at", version="updated_at"),
             ListCall("/looks/search", {"deleted": "true", "sorts": "id"}, paged=True,
-                     fields="id"),
+                     fields="id,updated_at", version="updated_at"),
+            ListCall("/looks", fields="id"),
         ),
         detail="/looks/{id}",
         name_field="title",

@@ -58,16 +58,24 @@ class LookerContentIOManager(dg.ConfigurableIOManager):
 
             try:
                 result = run_sync(obj, store, partition, progress=report)
-            except (LookerAuthError, LookerResponseError) as exc:
-                # Wrong credentials or a request Looker refuses: retrying the step cannot help.
-                raise dg.Failure(description=str(exc), allow_retries=False) from None
             except LookerError as exc:
-                raise dg.Failure(description=str(exc), allow_retries=True) from None
+                # Record where the sync stopped: the next attempt resumes from there.
+                checkpoint = store.checkpoint(obj.content_type.code, partition)
+                context.log_event(dg.AssetObservation(
+                    asset_key=context.asset_key,
+                    partition=partition if context.has_partition_key else None,
+                    metadata={"checkpoint": dg.MetadataValue.json(checkpoint or {}),
+                              "error": str(exc)},
+                ))
+                # Wrong credentials or a request Looker refuses: retrying the step cannot help.
+                retry = not isinstance(exc, LookerAuthError | LookerResponseError)
+                raise dg.Failure(description=str(exc), allow_retries=retry) from None
             finally:
                 obj.close()
             metadata: dict[str, Any] = result.metadata()
             metadata["database"] = dg.MetadataValue.path(str(store.path))
             metadata["partition"] = partition
+            metadata["checkpoint"] = dg.MetadataValue.json(result.checkpoint)
             context.add_output_metadata(metadata)
 
     def load_input(self, context: dg.InputContext) -> Iterator[Any]:

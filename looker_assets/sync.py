@@ -1,19 +1,28 @@
 """One sync of one content type: a stream of raw objects into the store, in batches.
 
 Independent of Dagster, so the IO manager, the CLI and the benchmarks share one path.
+
+A sync of (type, partition) opens a checkpoint. Every batch commits its rows, the ids it
+handled and the advanced checkpoint together, so a sync killed at any moment resumes from its
+last commit: ids already handled are skipped, a list-form listing restarts at the page it was
+reading. Only a complete listing closes the checkpoint and may soft-delete.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from looker_assets.looker.extract import ContentStream
+from looker_assets.looker.extract import UNCHANGED, ContentStream, ResumePoint
 from looker_assets.storage import codec
 from looker_assets.storage.rows import make_row
 from looker_assets.storage.store import BatchCounts, ContentStore, Row
+
+# Unchanged ids cost no encoding and little SQL: record them in larger groups.
+SEEN_BATCH_FACTOR = 10
 
 
 @dataclass
@@ -41,11 +50,17 @@ class SyncResult:
     objects: int = 0
     counts: BatchCounts = field(default_factory=BatchCounts)
     deleted: int = 0
+    revived: int = 0
     gone: int = 0
+    listed: int = 0
+    fetched: int = 0
+    resumed: bool = False
+    resumed_after: int = 0
     listing_complete: bool = False
     seconds: float = 0.0
     client: dict[str, int] = field(default_factory=dict)
     pages: int = 0
+    checkpoint: dict[str, Any] = field(default_factory=dict)
 
     @property
     def objects_per_second(self) -> float:
@@ -54,23 +69,40 @@ class SyncResult:
     def metadata(self) -> dict[str, Any]:
         return {
             "objects": self.objects,
+            "listed": self.listed,
+            "fetched": self.fetched,
             "new": self.counts.new,
             "updated": self.counts.updated,
             "unchanged": self.counts.unchanged,
             "deleted": self.deleted,
+            "restored": self.revived,
             "gone_during_sync": self.gone,
             "bytes": self.counts.bytes,
             "requests": self.client.get("requests", 0),
             "retries": self.client.get("retries", 0),
             "rate_limited_429": self.client.get("rate_limited", 0),
             "relogins": self.client.get("relogins", 0),
+            "concurrency_lowest": self.client.get("concurrency_lowest", 0),
+            "concurrency_final": self.client.get("concurrency_final", 0),
             "seconds": round(self.seconds, 3),
             "objects_per_second": round(self.objects_per_second, 1),
             "listing_complete": self.listing_complete,
+            "resumed": self.resumed,
+            "resumed_after_objects": self.resumed_after,
         }
 
 
 ProgressCallback = Callable[[Progress], None]
+
+
+def _version_check(store: ContentStore, code: int) -> Callable[[str, Any], bool]:
+    stored = store.versions(code)
+
+    def is_unchanged(id_: str, version: Any) -> bool:
+        current = codec.utc_timestamp(version)
+        return current is not None and stored.get(id_) == current
+
+    return is_unchanged
 
 
 def run_sync(
@@ -78,6 +110,7 @@ def run_sync(
     store: ContentStore,
     partition_key: str,
     *,
+    full_refresh: bool | None = None,
     batch_size: int | None = None,
     progress: ProgressCallback | None = None,
     progress_every: float = 5.0,
@@ -87,20 +120,49 @@ def run_sync(
     result = SyncResult(content_type=ct.name, partition_key=partition_key)
     started = time.monotonic()
     synced_at = codec.now_utc()
-    batch: list[Row] = []
     batch_size = batch_size or stream.batch_size
+    full_refresh = stream.full_refresh if full_refresh is None else full_refresh
+    state: dict[str, Any] = {
+        "started_at": synced_at,
+        "position": ResumePoint().as_dict(),
+        "handled": 0,
+        "config": {"page_size": stream.page_size, "max_concurrency": stream.max_concurrency,
+                   "batch_size": batch_size, "full_refresh": full_refresh},
+    }
+    open_checkpoint = store.start_sync(ct.code, partition_key, state)
+    if open_checkpoint is not None:
+        # An earlier attempt of this partition stopped part way: carry on from its last commit.
+        state = open_checkpoint["state"]
+        stream.done_ids = store.progress_ids(ct.code, partition_key)
+        stream.resume = ResumePoint(**state.get("position", {}))
+        result.resumed = True
+        result.resumed_after = len(stream.done_ids)
+        state["resumes"] = int(state.get("resumes", 0)) + 1
+    if not full_refresh:
+        stream.is_unchanged = _version_check(store, ct.code)
+
+    rows: list[Row] = []
+    seen: list[str] = []
     last_report = started
 
     def flush() -> None:
-        if batch:
-            result.counts.add(store.write_batch(ct.code, batch, synced_at))
-            batch.clear()
+        if not rows and not seen:
+            return
+        state["position"] = stream.position.as_dict()
+        state["handled"] = result.resumed_after + result.objects
+        result.counts.add(store.write_batch(ct.code, rows, synced_at, partition_key, seen,
+                                            checkpoint=state))
+        rows.clear()
+        seen.clear()
 
     try:
         for id_, obj in stream:
-            batch.append(make_row(ct, id_, obj))
             result.objects += 1
-            if len(batch) >= batch_size:
+            if obj is UNCHANGED:
+                seen.append(id_)
+            else:
+                rows.append(make_row(ct, id_, obj))
+            if len(rows) >= batch_size or len(seen) >= batch_size * SEEN_BATCH_FACTOR:
                 flush()
             now = time.monotonic()
             if progress is not None and now - last_report >= progress_every:
@@ -110,12 +172,25 @@ def run_sync(
         result.listing_complete = stream.stats.listing_complete
         if result.listing_complete:
             # Only a complete listing may delete: a failed or partial one never does.
-            result.deleted = store.mark_deleted(ct.code, stream.seen_ids, codec.now_utc())
+            state["completed_objects"] = result.resumed_after + result.objects
+            result.deleted, result.revived = store.complete_sync(
+                ct.code, partition_key, codec.now_utc(), state)
+    except Exception:
+        # Keep what was fetched before the failure: the retry then starts after it.
+        with contextlib.suppress(Exception):
+            flush()
+        raise
     finally:
         result.seconds = time.monotonic() - started
         result.gone = stream.stats.gone
         result.pages = stream.stats.pages
-        result.client = stream.client.stats.as_dict()
+        result.listed = stream.stats.listed
+        result.fetched = stream.stats.fetched
+        gate = stream.client.gate
+        result.client = {**stream.client.stats.as_dict(),
+                         "concurrency_lowest": gate.min_limit_reached,
+                         "concurrency_final": gate.limit}
+        result.checkpoint = {"partition": partition_key, **state}
     if progress is not None:
         progress(Progress(ct.name, result.objects, stream.total or result.objects,
                           result.seconds))

@@ -38,23 +38,56 @@ def test_schema_explains_itself(tmp_path: Path) -> None:
 
 
 def test_upsert_counts_and_soft_delete(tmp_path: Path) -> None:
+    code = DASHBOARDS.code
     with ContentStore(tmp_path / "s.sqlite") as store:
-        first = store.write_batch(DASHBOARDS.code, [_row("1", "a"), _row("2", "b")], "t1")
+        assert store.start_sync(code, "p1", {"n": 0}) is None
+        first = store.write_batch(code, [_row("1", "a"), _row("2", "b")], "t1", "p1",
+                                  checkpoint={"n": 2})
         assert (first.new, first.updated, first.unchanged) == (2, 0, 0)
-        second = store.write_batch(DASHBOARDS.code, [_row("1", "a"), _row("2", "B")], "t2")
-        assert (second.new, second.updated, second.unchanged) == (0, 1, 1)
-        assert store.get(DASHBOARDS.code, "2")["title"] == "B"
-        assert store.mark_deleted(DASHBOARDS.code, {"1"}, "t3") == 1
-        stored = len(_row("1", "a").content_data) + len(_row("2", "B").content_data)
-        assert store.counts()[DASHBOARDS.code] == {"active": 1, "deleted": 1, "bytes": stored}
+        assert store.checkpoint(code, "p1")["state"] == {"n": 2}
+        assert store.complete_sync(code, "p1", "t1", {"n": 2}) == (0, 0)
+
+        # The next sync sees 1 unchanged (listing only) and 2 changed; 3 is new.
+        store.start_sync(code, "p2", {})
+        second = store.write_batch(code, [_row("2", "B"), _row("3", "c")], "t2", "p2",
+                                   seen_ids=["1"])
+        assert (second.new, second.updated, second.unchanged) == (1, 1, 1)
+        assert store.get(code, "2")["title"] == "B"
+        assert store.progress_ids(code, "p2") == {"1", "2", "3"}
+        assert store.complete_sync(code, "p2", "t2", {}) == (0, 0)
+        assert store.progress_ids(code, "p2") == set()
+
+        # A complete listing without 1 and 3: both soft-deleted, never removed.
+        store.start_sync(code, "p3", {})
+        store.write_batch(code, [], "t3", "p3", seen_ids=["2"])
+        assert store.complete_sync(code, "p3", "t3", {}) == (2, 0)
+        stored = len(_row("1", "a").content_data) + len(_row("2", "B").content_data) + len(
+            _row("3", "c").content_data)
+        assert store.counts()[code] == {"active": 1, "deleted": 2, "bytes": stored}
+
         # Seen again: the soft delete is undone, even when nothing changed.
-        store.write_batch(DASHBOARDS.code, [_row("2", "B")], "t4")
-        assert store.counts()[DASHBOARDS.code]["deleted"] == 0
+        store.start_sync(code, "p4", {})
+        store.write_batch(code, [_row("1", "a")], "t4", "p4", seen_ids=["2", "3"])
+        assert store.complete_sync(code, "p4", "t4", {}) == (0, 2)
+        assert store.counts()[code]["deleted"] == 0
+
+
+def test_open_checkpoint_is_returned_for_resume(tmp_path: Path) -> None:
+    code = DASHBOARDS.code
+    with ContentStore(tmp_path / "s.sqlite") as store:
+        store.start_sync(code, "p", {"position": {"call": 0, "offset": 0}})
+        store.write_batch(code, [_row("1", "a")], "t", "p",
+                          checkpoint={"position": {"call": 0, "offset": 500}})
+    with ContentStore(tmp_path / "s.sqlite") as store:
+        resumed = store.start_sync(code, "p", {"position": {"call": 0, "offset": 0}})
+        assert resumed is not None and resumed["status"] == "running"
+        assert resumed["state"]["position"] == {"call": 0, "offset": 500}
+        assert store.progress_ids(code, "p") == {"1"}
 
 
 def test_metadata_columns_and_exact_object(tmp_path: Path) -> None:
     with ContentStore(tmp_path / "s.sqlite") as store:
-        store.write_batch(DASHBOARDS.code, [_row("9", "héllo 🎉", description=None)], "t")
+        store.write_batch(DASHBOARDS.code, [_row("9", "héllo 🎉", description=None)], "t", "p")
         row = store.conn.execute(
             "SELECT name, owner_id, created_at, updated_at, content_size, checksum, content_data "
             "FROM content_items WHERE id = '9'").fetchone()

@@ -46,6 +46,7 @@ from looker_assets.looker.errors import (
     LookerResponseError,
     LookerRetryableError,
 )
+from looker_assets.looker.throttle import RequestGate
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,8 @@ class ClientConfig:
     timeout: int | None = None
     ini_file: str = "looker.ini"
     max_concurrency: int = 8
+    # Optional cap shared by every thread of the client (a step); None = no cap.
+    requests_per_second: float | None = None
     # Application-level retries (429, 5xx, malformed bodies): attempts and a total time bound.
     max_attempts: int = 6
     max_retry_seconds: float = 120.0
@@ -148,6 +151,7 @@ class LookerClient:
         self._stats_lock = threading.Lock()
         self._login_lock = threading.Lock()
         self.stats = ClientStats()
+        self.gate = RequestGate(config.max_concurrency, config.requests_per_second)
         self._configure_session(self.sdk.transport.session)  # type: ignore[attr-defined]
 
     # -- session ---------------------------------------------------------------------------
@@ -260,9 +264,14 @@ class LookerClient:
         for attempt in range(2):
             self._local.last = None
             try:
-                return self.sdk.get(path, structure=str, query_params=dict(params or {}))
+                with self.gate.slot():
+                    body = self.sdk.get(path, structure=str, query_params=dict(params or {}))
+                self.gate.on_success()
+                return body
             except sdk_error.SDKError as exc:
                 error = self._classify(path, exc)
+                if isinstance(error, LookerRetryableError) and error.status == 429:
+                    self.gate.on_rate_limited()
                 if isinstance(error, _Unauthorized) and attempt == 0:
                     # Tokens expire or get revoked mid-run: one fresh login, then give up.
                     self._relogin()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import string
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,72 +18,81 @@ from looker_assets.content_types import ContentType, ListCall
 from looker_assets.looker.client import LookerClient
 from looker_assets.looker.errors import LookerNotFound, LookerResponseError
 
+# Yielded instead of an object when the listing proves the stored copy is current.
+UNCHANGED: Any = type("Unchanged", (), {"__repr__": lambda self: "UNCHANGED"})()
+_GONE = object()
+
 
 @dataclass
 class ExtractStats:
     listed: int = 0
     fetched: int = 0
+    skipped_unchanged: int = 0
+    skipped_done: int = 0
     gone: int = 0
     pages: int = 0
     listing_complete: bool = False
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
 
-    @property
-    def seconds(self) -> float:
-        return (self.finished or time.monotonic()) - self.started
 
+@dataclass(frozen=True)
+class ResumePoint:
+    """Where a list-form listing stands: which call, and the offset of the page being read."""
 
-def _lookup(row: Any, key: str, parent: Any) -> Any:
-    source = row
-    if key.startswith("parent."):
-        source, key = parent, key[len("parent."):]
-    if not isinstance(source, dict) or key not in source:
-        raise LookerResponseError(f"listing row has no {key!r}: cannot address the object")
-    return source[key]
+    call: int = 0
+    offset: int = 0
 
-
-def _ref_values(call: ListCall, row: Any, parent: Any) -> dict[str, str]:
-    return {var: str(_lookup(row, key, parent)) for var, key in call.ref.items()}
+    def as_dict(self) -> dict[str, int]:
+        return {"call": self.call, "offset": self.offset}
 
 
 class ContentStream:
     """Iterates (id, object) pairs of one content type exactly as Looker returned them.
 
-    The listing runs first (ids only for detail types), then details are fetched with at most
-    `max_concurrency` requests in flight and at most twice that many results pending, so memory
-    holds a set of ids, not a set of objects.
+    Detail types list ids first (cheap), then fetch details with at most `max_concurrency`
+    requests in flight and at most twice that many results pending, so memory holds a set of
+    ids, never a set of objects. Before iterating, the sync may set:
+    - `done_ids`: ids an interrupted sync of this partition already stored (skipped);
+    - `is_unchanged(id, version)`: True when the stored copy is current (yields UNCHANGED);
+    - `resume`: where an interrupted list-form listing stood.
     """
 
     def __init__(self, client: LookerClient, content_type: ContentType, *,
                  page_size: int = 500, max_concurrency: int = 8,
-                 batch_size: int = 500) -> None:
+                 batch_size: int = 500, full_refresh: bool = False) -> None:
         self.client = client
-        self.batch_size = batch_size
         self.content_type = content_type
         self.page_size = page_size
         self.max_concurrency = max(1, max_concurrency)
+        self.batch_size = batch_size
+        self.full_refresh = full_refresh
         self.stats = ExtractStats()
         self.total: int | None = None
-        self.seen_ids: set[str] = set()
+        self.done_ids: set[str] = set()
+        self.is_unchanged: Callable[[str, Any], bool] | None = None
+        self.resume = ResumePoint()
+        self.position = ResumePoint()
+        self._seen: set[str] = set()
 
     def close(self) -> None:
         self.client.close()
 
     # -- listing ---------------------------------------------------------------------------
 
-    def _pages(self, call: ListCall) -> Iterator[list[Any]]:
+    def _pages(self, call: ListCall, start: int = 0) -> Iterator[tuple[int, list[Any]]]:
+        """(offset, rows) of each page; unpaged calls are one page at offset 0."""
         params: dict[str, Any] = dict(call.params)
         if call.fields:
             params["fields"] = call.fields
         if not call.paged:
-            yield self._rows(call, self.client.get_json(call.path, params))
+            yield 0, self._rows(call, self.client.get_json(call.path, params))
             return
-        offset = 0
+        offset = start
         while True:
             page = self._rows(call, self.client.get_json(
                 call.path, {**params, "limit": self.page_size, "offset": offset}))
-            yield page
+            yield offset, page
             # Stop on a short page; X-Total-Count is optional in Looker, so not relied on.
             if len(page) < self.page_size:
                 return
@@ -96,15 +105,16 @@ class ContentStream:
                 f"GET {call.path} returned {type(body).__name__}, expected a JSON array")
         return body
 
-    def _refs(self) -> Iterator[dict[str, str]]:
-        for call in self.content_type.listing:
-            for page in self._pages(call):
-                for row in page:
-                    if call.expand is None:
-                        yield _ref_values(call, row, None)
-                        continue
-                    for child in row.get(call.expand) or ():
-                        yield _ref_values(call, child, row)
+    def _first_sighting(self, id_: str) -> bool:
+        """Offset paging over a live instance can repeat a row, and listings overlap: keep one."""
+        if id_ in self._seen:
+            return False
+        self._seen.add(id_)
+        self.stats.listed += 1
+        if id_ in self.done_ids:
+            self.stats.skipped_done += 1
+            return False
+        return True
 
     # -- streaming -------------------------------------------------------------------------
 
@@ -118,38 +128,46 @@ class ContentStream:
 
     def _iter_list_rows(self) -> Iterator[tuple[str, Any]]:
         ct = self.content_type
-        for call in ct.listing:
-            for page in self._pages(call):
+        for index, call in enumerate(ct.listing):
+            if index < self.resume.call:
+                continue
+            start = self.resume.offset if index == self.resume.call and call.paged else 0
+            for offset, page in self._pages(call, start):
+                self.position = ResumePoint(index, offset)
                 for row in page:
                     id_ = _row_id(ct, row)
-                    if id_ in self.seen_ids:
-                        # Offset paging over a live instance can repeat a row: keep one.
-                        continue
-                    self.seen_ids.add(id_)
-                    self.stats.listed += 1
-                    self.stats.fetched += 1
-                    yield id_, row
+                    if self._first_sighting(id_):
+                        self.stats.fetched += 1
+                        yield id_, row
 
     def _iter_details(self) -> Iterator[tuple[str, Any]]:
         ct = self.content_type
-        assert ct.detail is not None
         refs: list[dict[str, str]] = []
-        for ref in self._refs():
-            id_ = ct.id_template.format_map(ref)
-            if id_ not in self.seen_ids:
-                self.seen_ids.add(id_)
-                refs.append(ref)
-        self.stats.listed = len(refs)
-        self.total = len(refs)
+        for call in ct.listing:
+            for _, page in self._pages(call):
+                for row in page:
+                    children = [row] if call.expand is None else (row.get(call.expand) or ())
+                    for child in children:
+                        ref = {var: str(_lookup(child, key, row)) for var, key in call.ref.items()}
+                        id_ = ct.id_template.format_map(ref)
+                        if not self._first_sighting(id_):
+                            continue
+                        version = child.get(call.version) if call.version else None
+                        if (version is not None and self.is_unchanged is not None
+                                and self.is_unchanged(id_, version)):
+                            self.stats.skipped_unchanged += 1
+                            yield id_, UNCHANGED
+                            continue
+                        refs.append(ref)
+        self.total = len(refs) + self.stats.skipped_unchanged
         yield from self._fetch_all(refs)
 
     def _fetch_one(self, ref: dict[str, str]) -> tuple[str, Any]:
         ct = self.content_type
         assert ct.detail is not None
         id_ = ct.id_template.format_map(ref)
-        # Ids are opaque strings (LookML dashboards are `model::name`); the SDK quotes paths
-        # only in its typed methods, so quote here.
-        path = ct.detail.format_map({k: _quote(v) for k, v in ref.items()})
+        # Ids are opaque strings (LookML dashboards are `model::name`): quote them whole.
+        path = ct.detail.format_map({k: quote(v, safe="") for k, v in ref.items()})
         try:
             return id_, self.client.get_json(path)
         except LookerNotFound:
@@ -172,7 +190,6 @@ class ContentStream:
                         if obj is _GONE:
                             # Deleted between list and detail: gone, not an error, not seen.
                             self.stats.gone += 1
-                            self.seen_ids.discard(id_)
                             continue
                         self.stats.fetched += 1
                         yield id_, obj
@@ -181,7 +198,13 @@ class ContentStream:
                     future.cancel()
 
 
-_GONE = object()
+def _lookup(row: Any, key: str, parent: Any) -> Any:
+    source = row
+    if key.startswith("parent."):
+        source, key = parent, key[len("parent."):]
+    if not isinstance(source, dict) or source.get(key) in (None, ""):
+        raise LookerResponseError(f"listing row has no {key!r}: cannot address the object")
+    return source[key]
 
 
 @functools.cache
@@ -193,14 +216,5 @@ def _row_id(ct: ContentType, row: Any) -> str:
     """The stored id of a list row, from the fields its id template names."""
     if not isinstance(row, dict):
         raise LookerResponseError(f"{ct.name}: listing row is not a JSON object")
-    values = {}
-    for name in _template_fields(ct.id_template):
-        value = row.get(name)
-        if value is None or value == "":
-            raise LookerResponseError(f"{ct.name}: listing row has no {name!r}")
-        values[name] = str(value)
+    values = {name: str(_lookup(row, name, None)) for name in _template_fields(ct.id_template)}
     return ct.id_template.format_map(values)
-
-
-def _quote(value: str) -> str:
-    return quote(value, safe="")

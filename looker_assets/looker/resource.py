@@ -29,8 +29,12 @@ class LookerResource(dg.ConfigurableResource):
     ini_file: str = Field(default="looker.ini", description="looker.ini path (optional file).")
     max_concurrency: int = Field(default=8, ge=1, le=64,
                                  description="Detail requests in flight at once.")
+    requests_per_second: float | None = Field(
+        default=None, gt=0, description="Cap on requests/s shared by the step's threads.")
     page_size: int = Field(default=500, ge=1, le=5000, description="limit for paged listings.")
     batch_size: int = Field(default=500, ge=1, description="Objects per SQLite transaction.")
+    full_refresh: bool = Field(default=False, description="Fetch every detail, even when the "
+                               "listing shows the stored copy is current.")
     max_attempts: int = Field(default=6, ge=1, description="Application-level attempts per "
                               "request on 429/5xx.")
     max_retry_seconds: float = Field(default=120.0, gt=0, description="Time bound on retries "
@@ -45,6 +49,7 @@ class LookerResource(dg.ConfigurableResource):
             timeout=self.timeout,
             ini_file=self.ini_file,
             max_concurrency=self.max_concurrency,
+            requests_per_second=self.requests_per_second,
             max_attempts=self.max_attempts,
             max_retry_seconds=self.max_retry_seconds,
         )
@@ -55,4 +60,5 @@ class LookerResource(dg.ConfigurableResource):
     def stream(self, content_type: ContentType) -> ContentStream:
         """A lazy stream of the type's objects; no request is made until it is iterated."""
         return ContentStream(self.get_client(), content_type, page_size=self.page_size,
-                             max_concurrency=self.max_concurrency, batch_size=self.batch_size)
+                             max_concurrency=self.max_concurrency, batch_size=self.batch_size,
+                             full_refresh=self.full_refresh)

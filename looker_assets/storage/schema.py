@@ -50,4 +50,14 @@ CREATE TABLE IF NOT EXISTS sync_checkpoints (
     completed_at  TEXT,
     PRIMARY KEY (content_type, partition_key)
 );
+
+-- Ids an open sync has already handled (stored, or seen unchanged), written in the same
+-- transaction as the batch they belong to: a resumed sync skips them, and the deletion pass
+-- of a completed sync compares against them. Emptied when the sync completes.
+CREATE TABLE IF NOT EXISTS sync_progress (
+    content_type  INTEGER NOT NULL,
+    partition_key TEXT NOT NULL,
+    id            TEXT NOT NULL,
+    PRIMARY KEY (content_type, partition_key, id)
+) WITHOUT ROWID;
 """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,9 +156,12 @@ class ContentStore:
         content_type: int,
         rows: list[Row],
         synced_at: str,
-        checkpoint: tuple[str, str, dict[str, Any]] | None = None,
+        partition_key: str,
+        seen_ids: Sequence[str] = (),
+        checkpoint: dict[str, Any] | None = None,
     ) -> BatchCounts:
-        """Upsert `rows` in one transaction, with the checkpoint that covers them.
+        """Upsert `rows`, record them and `seen_ids` as handled, and advance the checkpoint,
+        all in one transaction: the checkpoint never runs ahead of the data.
 
         An unchanged object (same checksum) is not rewritten: only a soft delete is undone.
         """
@@ -167,7 +170,7 @@ class ContentStore:
         conn.execute("BEGIN IMMEDIATE")
         try:
             known = self._checksums(content_type, [r.id for r in rows])
-            inserts, updates, revived = [], [], []
+            inserts, updates = [], []
             for r in rows:
                 counts.bytes += len(r.content_data)
                 previous = known.get(r.id)
@@ -176,13 +179,12 @@ class ContentStore:
                 if previous is None:
                     counts.new += 1
                     inserts.append((content_type, r.id, *values))
-                elif previous[0] != r.checksum:
+                elif previous != r.checksum:
                     counts.updated += 1
                     updates.append((*values, content_type, r.id))
                 else:
                     counts.unchanged += 1
-                    if previous[1] is not None:
-                        revived.append((content_type, r.id))
+            counts.unchanged += len(seen_ids)
             conn.executemany(
                 "INSERT INTO content_items (content_type, id, name, owner_id, owner_email, "
                 "created_at, updated_at, synced_at, content_size, checksum, content_data) "
@@ -192,55 +194,99 @@ class ContentStore:
             conn.executemany(
                 "UPDATE content_items SET name = ?, owner_id = ?, owner_email = ?, "
                 "created_at = ?, updated_at = ?, synced_at = ?, content_size = ?, checksum = ?, "
-                "content_data = ?, deleted_at = NULL WHERE content_type = ? AND id = ?",
+                "content_data = ? WHERE content_type = ? AND id = ?",
                 updates,
             )
             conn.executemany(
-                "UPDATE content_items SET deleted_at = NULL WHERE content_type = ? AND id = ?",
-                revived,
+                "INSERT OR IGNORE INTO sync_progress (content_type, partition_key, id) "
+                "VALUES (?, ?, ?)",
+                [(content_type, partition_key, r.id) for r in rows]
+                + [(content_type, partition_key, i) for i in seen_ids],
             )
             if checkpoint is not None:
-                self._save_checkpoint(content_type, *checkpoint)
+                self._save_checkpoint(content_type, partition_key, "running", checkpoint)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         return counts
 
-    def _checksums(self, content_type: int, ids: list[str]) -> dict[str, tuple[str, str | None]]:
-        found: dict[str, tuple[str, str | None]] = {}
+    def _checksums(self, content_type: int, ids: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
         # SQLite's default limit on bound variables is 32766; stay well below it.
         for start in range(0, len(ids), 900):
             chunk = ids[start : start + 900]
             marks = ",".join("?" * len(chunk))
-            for id_, checksum, deleted_at in self.conn.execute(
-                f"SELECT id, checksum, deleted_at FROM content_items "
+            found.update(self.conn.execute(
+                f"SELECT id, checksum FROM content_items "
                 f"WHERE content_type = ? AND id IN ({marks})",
                 (content_type, *chunk),
-            ):
-                found[id_] = (checksum, deleted_at)
+            ))
         return found
 
-    def mark_deleted(self, content_type: int, seen_ids: Iterable[str], deleted_at: str) -> int:
-        """Soft-delete active rows of the type whose id was not in a complete listing."""
+    def versions(self, content_type: int) -> dict[str, str]:
+        """id -> stored updated_at of every row of the type that has one."""
+        return dict(self.conn.execute(
+            "SELECT id, updated_at FROM content_items "
+            "WHERE content_type = ? AND updated_at IS NOT NULL",
+            (content_type,),
+        ))
+
+    def progress_ids(self, content_type: int, partition_key: str) -> set[str]:
+        return {row[0] for row in self.conn.execute(
+            "SELECT id FROM sync_progress WHERE content_type = ? AND partition_key = ?",
+            (content_type, partition_key),
+        )}
+
+    def start_sync(self, content_type: int, partition_key: str,
+                   state: dict[str, Any]) -> dict[str, Any] | None:
+        """Open a checkpoint for (type, partition), or return the open one to resume from."""
+        existing = self.checkpoint(content_type, partition_key)
+        if existing is not None and existing["status"] == "running":
+            return existing
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute(
+                "DELETE FROM sync_progress WHERE content_type = ? AND partition_key = ?",
+                (content_type, partition_key))
+            self.conn.execute(
+                "DELETE FROM sync_checkpoints WHERE content_type = ? AND partition_key = ?",
+                (content_type, partition_key))
+            self._save_checkpoint(content_type, partition_key, "running", state)
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        return None
+
+    def complete_sync(self, content_type: int, partition_key: str, deleted_at: str,
+                      state: dict[str, Any]) -> tuple[int, int]:
+        """After a complete listing: soft-delete active rows it lacked, revive rows it had,
+        close the checkpoint. One transaction. Returns (deleted, revived)."""
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute("CREATE TEMP TABLE IF NOT EXISTS seen_ids (id TEXT PRIMARY KEY)")
-            conn.execute("DELETE FROM seen_ids")
-            conn.executemany("INSERT OR IGNORE INTO seen_ids (id) VALUES (?)",
-                             ((i,) for i in seen_ids))
-            cursor = conn.execute(
-                "UPDATE content_items SET deleted_at = ? WHERE content_type = ? "
-                "AND deleted_at IS NULL AND id NOT IN (SELECT id FROM seen_ids)",
-                (deleted_at, content_type),
-            )
-            conn.execute("DELETE FROM seen_ids")
+            handled = ("SELECT id FROM sync_progress "
+                       "WHERE content_type = ?1 AND partition_key = ?2")
+            deleted = conn.execute(
+                f"UPDATE content_items SET deleted_at = ?3 WHERE content_type = ?1 "
+                f"AND deleted_at IS NULL AND id NOT IN ({handled})",
+                (content_type, partition_key, deleted_at),
+            ).rowcount
+            revived = conn.execute(
+                f"UPDATE content_items SET deleted_at = NULL WHERE content_type = ?1 "
+                f"AND deleted_at IS NOT NULL AND id IN ({handled})",
+                (content_type, partition_key),
+            ).rowcount
+            conn.execute(
+                "DELETE FROM sync_progress WHERE content_type = ? AND partition_key = ?",
+                (content_type, partition_key))
+            self._save_checkpoint(content_type, partition_key, "complete", state)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        return cursor.rowcount
+        return deleted, revived
 
     # -- checkpoints -----------------------------------------------------------------------
 
@@ -256,16 +302,6 @@ class ContentStore:
             (content_type, partition_key, status, json.dumps(state, sort_keys=True), now, now,
              now if status == "complete" else None),
         )
-
-    def save_checkpoint(self, content_type: int, partition_key: str, status: str,
-                        state: dict[str, Any]) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            self._save_checkpoint(content_type, partition_key, status, state)
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
 
     def checkpoint(self, content_type: int, partition_key: str) -> dict[str, Any] | None:
         row = self.conn.execute(
