@@ -32,6 +32,14 @@ class ListCall:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """A key of the stored object that holds the id of an object of another type."""
+
+    field: str
+    target: str
+
+
+@dataclass(frozen=True)
 class ContentType:
     code: int
     name: str
@@ -46,6 +54,7 @@ class ContentType:
     created_field: str | None = None
     updated_field: str | None = None
     description: str = ""
+    references: tuple[Reference, ...] = ()
 
     @property
     def asset_name(self) -> str:
@@ -77,6 +86,7 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
         updated_field="updated_at",
         description="User-defined and LookML dashboards with elements, filters and layouts "
         "(dashboard(id)), including Looker's trash.",
+        references=(Reference("folder_id", "folders"),),
     ),
     ContentType(
         code=2,
@@ -94,6 +104,7 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
         created_field="created_at",
         updated_field="updated_at",
         description="Looks with their query (look(id)), including Looker's trash.",
+        references=(Reference("folder_id", "folders"),),
     ),
     ContentType(
         code=3,
@@ -123,7 +134,9 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
         description="Users (all_users rows carry the detail schema).",
     ),
     ContentType(code=6, name="roles", listing=(_search("/roles/search"),),
-                description="Roles with their permission and model sets."),
+                description="Roles with their permission and model sets.",
+                references=(Reference("permission_set_id", "permission_sets"),
+                            Reference("model_set_id", "model_sets"))),
     ContentType(code=7, name="groups", listing=(ListCall("/groups", {"sorts": "id"}, paged=True),),
                 description="Groups."),
     ContentType(code=8, name="permission_sets", listing=(_search("/permission_sets/search"),),
@@ -156,6 +169,7 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
         created_field="created_at",
         updated_field="updated_at",
         description="Every user's schedules (all_scheduled_plans(all_users=true)).",
+        references=(Reference("dashboard_id", "dashboards"), Reference("look_id", "looks")),
     ),
     ContentType(
         code=13,
@@ -205,6 +219,9 @@ def _check_registry() -> None:
     names = [ct.name for ct in CONTENT_TYPES]
     assert len(set(codes)) == len(codes), "content type codes must be unique"
     assert len(set(names)) == len(names), "content type names must be unique"
+    for ct in CONTENT_TYPES:
+        for ref in ct.references:
+            assert ref.target in names, f"{ct.name}.{ref.field} points at unknown {ref.target}"
 
 
 _check_registry()

@@ -345,6 +345,23 @@ class ContentStore:
         ).fetchone()
         return None if row is None else codec.decode(row[0])
 
+    def active_ids(self, content_type: int) -> set[str]:
+        return {row[0] for row in self.conn.execute(
+            "SELECT id FROM content_items WHERE content_type = ? AND deleted_at IS NULL",
+            (content_type,))}
+
+    def last_synced(self) -> dict[int, str | None]:
+        """Per content type: when its last complete sync finished."""
+        return dict(self.conn.execute(
+            "SELECT content_type, max(completed_at) FROM sync_checkpoints "
+            "WHERE status = 'complete' GROUP BY content_type"))
+
+    def latest_complete_checkpoint(self, content_type: int) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            "SELECT partition_key FROM sync_checkpoints WHERE content_type = ? AND "
+            "status = 'complete' ORDER BY completed_at DESC LIMIT 1", (content_type,)).fetchone()
+        return None if row is None else self.checkpoint(content_type, row[0])
+
     def counts(self) -> dict[int, dict[str, int]]:
         """Per content type: active and deleted rows and stored bytes."""
         result: dict[int, dict[str, int]] = {}
