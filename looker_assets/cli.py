@@ -7,11 +7,19 @@ import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
+from urllib.parse import quote
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from looker_assets import content_types
+from looker_assets.content_types import BY_CODE, CONTENT_TYPES
+from looker_assets.settings import database_path
+from looker_assets.storage import codec
+from looker_assets.storage.integrity import check_rows
+from looker_assets.storage.store import ContentStore, StoreError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Back up a Looker instance into one SQLite file, as Dagster assets.")
@@ -84,20 +92,28 @@ def _run_job(partition_key: str) -> tuple[list[dict[str, object]], bool]:
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(partition_key=partition_key, instance=instance,
                                         raise_on_error=False)
+    if not result.success:
+        _report_failures(result)
+    return _materialization_rows(result), result.success
+
+
+def _materialization_rows(result: object) -> list[dict[str, object]]:
     rows = []
-    for event in result.get_asset_materialization_events():
+    for event in result.get_asset_materialization_events():  # type: ignore[attr-defined]
         mat = event.asset_materialization
-        assert mat is not None
-        meta = {k: v.value for k, v in mat.metadata.items()}
+        meta = {k: v.value for k, v in mat.metadata.items() if k != "checkpoint"}
         rows.append({"type": mat.asset_key.path[-1], **meta})
     rows.sort(key=lambda r: str(r["type"]))
-    if not result.success:
-        for event in result.all_events:
-            if event.is_step_failure and event.step_failure_data:
-                err = event.step_failure_data.error
-                message = err.message.strip() if err else ""
-                console.print(f"[red]{event.step_key} failed:[/] {message}")
-    return rows, result.success
+    return rows
+
+
+def _report_failures(result: object) -> None:
+    err_console = Console(stderr=True)
+    for event in result.all_events:  # type: ignore[attr-defined]
+        if event.is_step_failure and event.step_failure_data:
+            err = event.step_failure_data.error
+            message = err.message.strip() if err else ""
+            err_console.print(f"[red]{event.step_key} failed:[/] {message}")
 
 
 def _print_summary(rows: list[dict[str, object]], db_path: Path, partition_key: str,
@@ -122,6 +138,169 @@ def _print_summary(rows: list[dict[str, object]], db_path: Path, partition_key: 
                   "", "")
     console.print(table)
     console.print(f"Database: [bold]{db_path}[/]")
+
+
+DbOption = Annotated[Path | None, typer.Option(
+    "--db", help="SQLite file (default $LOOKER_ASSETS_DB, else ./looker_assets.sqlite).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def _open_store(db: Path | None) -> ContentStore:
+    path = database_path(str(db) if db else None)
+    if not path.exists():
+        _fail(f"no database at {path}; run a sync first or pass --db", 2)
+    try:
+        return ContentStore(path)
+    except StoreError as exc:
+        _fail(str(exc), 2)
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    Console(stderr=True).print(f"[red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def _emit_json(payload: object) -> None:
+    typer.echo(json.dumps(payload, default=str, ensure_ascii=False))
+
+
+@app.command()
+def verify(db: DbOption = None, json_output: JsonOption = False) -> None:
+    """Check every stored row: it decodes, its checksum and size match. Exit 1 on failure."""
+    with _open_store(db) as store:
+        reports = [check_rows(store, ct) for ct in CONTENT_TYPES]
+    bad = [b for r in reports for b in r.bad]
+    if json_output:
+        _emit_json({"ok": not bad,
+                    "content_types": [{"type": r.content_type, "rows": r.rows,
+                                       "bad": len(r.bad)} for r in reports],
+                    "bad_rows": [b.__dict__ for b in bad]})
+    else:
+        table = Table(title="Integrity")
+        for column in ("type", "rows", "bad", "status"):
+            table.add_column(column, justify="left" if column == "type" else "right")
+        for r in reports:
+            table.add_row(r.content_type, f"{r.rows:,}", str(len(r.bad)),
+                          "[green]ok[/]" if r.ok else "[red]FAILED[/]")
+        console.print(table)
+        for b in bad:
+            console.print(f"[red]bad row[/] {b.content_type} {b.id}: {b.problem}")
+        console.print("[green]all rows intact[/]" if not bad else f"[red]{len(bad)} bad rows[/]")
+    if bad:
+        raise typer.Exit(1)
+
+
+@app.command()
+def stats(db: DbOption = None, json_output: JsonOption = False) -> None:
+    """Per content type: active and deleted objects, bytes, last complete sync."""
+    with _open_store(db) as store:
+        counts, last = store.counts(), store.last_synced()
+    rows = [{"type": ct.name, **counts.get(ct.code, {"active": 0, "deleted": 0, "bytes": 0}),
+             "last_sync": last.get(ct.code)} for ct in CONTENT_TYPES]
+    if json_output:
+        _emit_json({"content_types": rows})
+        return
+    table = Table(title="Stored content")
+    for column in ("type", "active", "deleted", "bytes", "last sync"):
+        table.add_column(column, justify="left" if column in ("type", "last sync") else "right")
+    for row in rows:
+        table.add_row(row["type"], f"{row['active'] or 0:,}", f"{row['deleted'] or 0:,}",
+                      _human_bytes(row["bytes"] or 0), str(row["last_sync"] or "never"))
+    console.print(table)
+
+
+@app.command()
+def show(content_type: Annotated[str, typer.Argument(help="e.g. dashboards")],
+         object_id: Annotated[str, typer.Argument(help="Looker id, e.g. 42 or model::name")],
+         db: DbOption = None) -> None:
+    """Print one stored object as JSON, exactly as Looker returned it."""
+    try:
+        ct = content_types.get(content_type)
+    except content_types.UnknownContentType as exc:
+        _fail(str(exc), 2)
+    with _open_store(db) as store:
+        obj = store.get(ct.code, object_id)
+    if obj is None:
+        _fail(f"no {ct.name} with id {object_id!r} in the database")
+    typer.echo(json.dumps(obj, indent=2, ensure_ascii=False))
+
+
+@app.command()
+def export(directory: Annotated[Path, typer.Argument(help="Folder to write into.")],
+           db: DbOption = None,
+           include_deleted: Annotated[bool, typer.Option(help="Also objects gone from Looker.")]
+           = False,
+           json_output: JsonOption = False) -> None:
+    """One JSON file per object (DIR/<type>/<id>.json, sorted keys) for diffs and git."""
+    written: dict[str, int] = {}
+    with _open_store(db) as store:
+        for item in store.iter_items(include_deleted=include_deleted):
+            name = BY_CODE[item.content_type].name
+            folder = directory / name
+            folder.mkdir(parents=True, exist_ok=True)
+            # Ids are opaque (`model::name`, names with spaces): quote them into file names.
+            target = folder / f"{quote(item.id, safe='')}.json"
+            text = json.dumps(codec.decode(item.content_data), indent=2, sort_keys=True,
+                              ensure_ascii=False)
+            target.write_text(text + "\n", encoding="utf-8")
+            written[name] = written.get(name, 0) + 1
+    if json_output:
+        _emit_json({"directory": str(directory), "files": written})
+    else:
+        console.print(f"wrote {sum(written.values()):,} files under {directory}")
+
+
+@app.command()
+def extract(
+    types: Annotated[list[str] | None, typer.Argument(
+        help="Content types to extract (default: all), e.g. dashboards looks")] = None,
+    partition: Annotated[str | None, typer.Option(help="Day partition (default today, UTC).")]
+    = None,
+    full_refresh: Annotated[bool, typer.Option(help="Fetch every detail again.")] = False,
+    json_output: Annotated[bool, typer.Option(
+        "--json", help="One JSON progress event per line instead of bars.")] = False,
+) -> None:
+    """Run the content-type assets in process (Dagster materialize) with live progress.
+
+    Uses LOOKERSDK_* / looker.ini for Looker and LOOKER_ASSETS_DB for the file, like the
+    Dagster code location does.
+    """
+    import dagster as dg
+
+    from looker_assets import progress
+    from looker_assets.assets import CONTENT_ASSETS
+    from looker_assets.definitions import defs
+    from looker_assets.looker.resource import LookerResource
+    from looker_assets.progress_display import JsonProgress, RichProgress
+
+    names = types or [ct.name for ct in CONTENT_TYPES]
+    try:
+        selected = {content_types.get(name).name for name in names}
+    except content_types.UnknownContentType as exc:
+        _fail(str(exc), 2)
+    partition_key = partition or datetime.now(UTC).strftime("%Y-%m-%d")
+    assets = [a for a in CONTENT_ASSETS if a.key.path[-1] in selected]
+    _prepare_dagster_home(Path("var/dagster_home"))
+    display = JsonProgress() if json_output else RichProgress(console)
+    progress.add_listener(display.update)
+    resources = dict(defs.resources or {})
+    if full_refresh:
+        resources["looker"] = LookerResource(full_refresh=True)
+    try:
+        with display, dg.DagsterInstance.get() as instance:
+            result = dg.materialize(assets, partition_key=partition_key, instance=instance,
+                                    resources=resources, raise_on_error=False)
+    finally:
+        progress.remove_listener(display.update)
+    rows = _materialization_rows(result)
+    if not json_output:
+        _print_summary(rows, database_path(), partition_key, False)
+    else:
+        _emit_json({"event": "extraction_finished", "success": result.success,
+                    "content_types": rows})
+    if not result.success:
+        _report_failures(result)
+        raise typer.Exit(1)
 
 
 @app.command(add_help_option=False,

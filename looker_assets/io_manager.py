@@ -8,7 +8,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from looker_assets import content_types
+from looker_assets import content_types, progress
 from looker_assets.looker.errors import LookerAuthError, LookerError, LookerResponseError
 from looker_assets.looker.extract import ContentStream
 from looker_assets.settings import database_path
@@ -16,6 +16,8 @@ from looker_assets.storage.store import ContentStore, StoreError
 from looker_assets.sync import Progress, run_sync
 
 UNPARTITIONED = "__all__"
+# The run's log reads like a progress bar: one line per content type at least this often.
+LOG_EVERY_SECONDS = 5.0
 
 
 def _content_type(context: dg.InputContext | dg.OutputContext) -> content_types.ContentType:
@@ -46,7 +48,14 @@ class LookerContentIOManager(dg.ConfigurableIOManager):
             raise dg.Failure(description=str(exc), allow_retries=False) from None
         with store:
 
+            last_log = [0.0]
+
             def report(p: Progress) -> None:
+                progress.publish(p)
+                final = p.total is not None and p.done >= p.total
+                if p.seconds - last_log[0] < LOG_EVERY_SECONDS and not final:
+                    return
+                last_log[0] = p.seconds
                 total = "?" if p.total is None else str(p.total)
                 eta = "" if p.eta_seconds is None else f", ETA {p.eta_seconds:.0f}s"
                 stats = obj.client.stats
@@ -57,7 +66,7 @@ class LookerContentIOManager(dg.ConfigurableIOManager):
                 )
 
             try:
-                result = run_sync(obj, store, partition, progress=report)
+                result = run_sync(obj, store, partition, progress=report, progress_every=0.25)
             except LookerError as exc:
                 # Record where the sync stopped: the next attempt resumes from there.
                 checkpoint = store.checkpoint(obj.content_type.code, partition)

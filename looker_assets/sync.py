@@ -192,6 +192,6 @@ def run_sync(
                          "concurrency_final": gate.limit}
         result.checkpoint = {"partition": partition_key, **state}
     if progress is not None:
-        progress(Progress(ct.name, result.objects, stream.total or result.objects,
-                          result.seconds))
+        # The listing is done and exhausted: what was handled is the whole.
+        progress(Progress(ct.name, result.objects, result.objects, result.seconds))
     return result
