@@ -32,6 +32,9 @@ class LookerContentIOManager(dg.ConfigurableIOManager):
         description="SQLite file; else $LOOKER_ASSETS_DB, else ./looker_assets.sqlite.",
     )
 
+    memory_warning_mb: int = Field(
+        default=300, description="Log a warning when the step's peak RSS passes 80% of this.")
+
     def open_store(self) -> ContentStore:
         return ContentStore(database_path(self.path))
 
@@ -82,6 +85,11 @@ class LookerContentIOManager(dg.ConfigurableIOManager):
             finally:
                 obj.close()
             metadata: dict[str, Any] = result.metadata()
+            if result.peak_rss_bytes > 0.8 * self.memory_warning_mb * 2**20:
+                context.log.warning(
+                    f"{result.content_type}: peak RSS {result.peak_rss_bytes / 2**20:.0f} MB is "
+                    f"near the {self.memory_warning_mb} MB limit (memory_warning_mb); lower "
+                    f"batch_size or max_concurrency")
             metadata["database"] = dg.MetadataValue.path(str(store.path))
             metadata["partition"] = partition
             metadata["checkpoint"] = dg.MetadataValue.json(result.checkpoint)

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import psutil
+
 from looker_assets.looker.extract import UNCHANGED, ContentStream, ResumePoint
 from looker_assets.storage import codec
 from looker_assets.storage.rows import make_row
@@ -23,6 +25,8 @@ from looker_assets.storage.store import BatchCounts, ContentStore, Row
 
 # Unchanged ids cost no encoding and little SQL: record them in larger groups.
 SEEN_BATCH_FACTOR = 10
+# A batch also ends at this many encoded bytes, so huge objects make smaller batches.
+BATCH_MAX_BYTES = 32 * 2**20
 
 
 @dataclass
@@ -60,6 +64,8 @@ class SyncResult:
     seconds: float = 0.0
     client: dict[str, int] = field(default_factory=dict)
     pages: int = 0
+    peak_rss_bytes: int = 0
+    smallest_batch_rows: int = 0
     checkpoint: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -89,6 +95,8 @@ class SyncResult:
             "listing_complete": self.listing_complete,
             "resumed": self.resumed,
             "resumed_after_objects": self.resumed_after,
+            "peak_rss_mb": round(self.peak_rss_bytes / 2**20, 1),
+            "smallest_batch_rows": self.smallest_batch_rows,
         }
 
 
@@ -143,11 +151,20 @@ def run_sync(
 
     rows: list[Row] = []
     seen: list[str] = []
+    batch_bytes = 0
     last_report = started
+    process = psutil.Process()
+    result.peak_rss_bytes = process.memory_info().rss
 
     def flush() -> None:
+        nonlocal batch_bytes
         if not rows and not seen:
             return
+        # The batch is at its largest now: the moment to sample memory.
+        result.peak_rss_bytes = max(result.peak_rss_bytes, process.memory_info().rss)
+        if rows and (not result.smallest_batch_rows or len(rows) < result.smallest_batch_rows):
+            result.smallest_batch_rows = len(rows)
+        batch_bytes = 0
         state["position"] = stream.position.as_dict()
         state["handled"] = result.resumed_after + result.objects
         result.counts.add(store.write_batch(ct.code, rows, synced_at, partition_key, seen,
@@ -161,8 +178,11 @@ def run_sync(
             if obj is UNCHANGED:
                 seen.append(id_)
             else:
-                rows.append(make_row(ct, id_, obj))
-            if len(rows) >= batch_size or len(seen) >= batch_size * SEEN_BATCH_FACTOR:
+                row = make_row(ct, id_, obj)
+                rows.append(row)
+                batch_bytes += len(row.content_data)
+            if (len(rows) >= batch_size or batch_bytes >= BATCH_MAX_BYTES
+                    or len(seen) >= batch_size * SEEN_BATCH_FACTOR):
                 flush()
             now = time.monotonic()
             if progress is not None and now - last_report >= progress_every:
