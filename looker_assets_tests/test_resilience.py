@@ -1,0 +1,221 @@
+"""Faults, outages, kills and mutations at the emulator: the store still ends exact."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import msgspec
+import pytest
+
+from looker_assets import content_types
+from looker_assets.assets import CONTENT_ASSETS, IO_MANAGER_KEY, build_content_asset
+from looker_assets.emulator import Faults, LookerEmulator
+from looker_assets.io_manager import LookerContentIOManager
+from looker_assets.storage.store import ContentStore
+from looker_assets_tests.conftest import PARTITION, REPO, looker_resource
+
+DASHBOARDS = content_types.get("dashboards")
+LOOKS = content_types.get("looks")
+USERS = content_types.get("users")
+DASHBOARD_DETAIL = ("GET", "/dashboards/{dashboard_id}")
+LOOK_DETAIL = ("GET", "/looks/{look_id}")
+
+
+def _materialize(emu: LookerEmulator, db: Path, names: list[str], *, retry: bool = False,
+                 **resource: object) -> dg.ExecuteInProcessResult:
+    cts = [content_types.get(n) for n in names]
+    assets = [build_content_asset(ct, None) for ct in cts] if not retry else [
+        a for a in CONTENT_ASSETS if a.key.path[-1] in names]
+    return dg.materialize(
+        assets, partition_key=PARTITION, raise_on_error=False,
+        resources={"looker": looker_resource(emu, **resource),
+                   IO_MANAGER_KEY: LookerContentIOManager(path=str(db))},
+    )
+
+
+def _meta(result: dg.ExecuteInProcessResult, name: str) -> dict[str, object]:
+    for event in result.get_asset_materialization_events():
+        if event.asset_key.path[-1] == name:
+            return {k: v.value for k, v in event.materialization.metadata.items()}
+    raise AssertionError(f"no materialization of {name}")
+
+
+def assert_store_matches(db: Path, emu: LookerEmulator, names: list[str]) -> None:
+    with ContentStore(db) as store:
+        for name in names:
+            ct = content_types.get(name)
+            expected = emu.objects(name)
+            active = {item.id: item for item in store.iter_items(ct.code, include_deleted=False)}
+            assert sorted(active) == sorted(expected), name
+            for id_, obj in expected.items():
+                got = store.get(ct.code, id_)
+                assert msgspec.json.encode(got) == msgspec.json.encode(obj), f"{name} {id_}"
+
+
+def _error_text(result: dg.ExecuteInProcessResult) -> str:
+    return "\n".join(e.step_failure_data.error.to_string() for e in result.all_events
+                     if e.is_step_failure and e.step_failure_data and e.step_failure_data.error)
+
+
+def test_fault_matrix_still_stores_exactly(tmp_path: Path) -> None:
+    faults = Faults(error_rate=0.10, rate_limit_every=40, retry_after_s=1,
+                    latency_ms=2, latency_jitter_ms=8, seed=3)
+    emu = LookerEmulator(scale=300, seed=5, token_ttl=2.0, faults=faults).start("127.0.0.1", 0)
+    try:
+        names = [ct.name for ct in content_types.CONTENT_TYPES]
+        result = _materialize(emu, tmp_path / "db.sqlite", names, max_concurrency=4,
+                              max_attempts=10, max_retry_seconds=60)
+        assert result.success, _error_text(result)
+        emu.faults.update({"error_rate": 0.0, "rate_limit_every": None})
+        assert_store_matches(tmp_path / "db.sqlite", emu, names)
+        retries = sum(int(_meta(result, n)["retries"]) for n in names)
+        limited = sum(int(_meta(result, n)["rate_limited_429"]) for n in names)
+        assert retries > 0 and limited > 0, "the faults did not happen: the test proves nothing"
+        assert emu.stats.by_status.get(401, 0) + emu.stats.logins > 1, "tokens never expired"
+    finally:
+        emu.stop()
+
+
+def test_outage_mid_sync_then_resume_from_checkpoint(fresh_emulator: LookerEmulator,
+                                                      tmp_path: Path) -> None:
+    db = tmp_path / "db.sqlite"
+    emu = fresh_emulator
+    total = len(emu.objects("dashboards"))
+    emu.faults.outage_after = total // 2
+    started = time.monotonic()
+    failed = _materialize(emu, db, ["dashboards"], max_concurrency=2, max_attempts=3,
+                          max_retry_seconds=5, batch_size=10)
+    assert not failed.success
+    assert time.monotonic() - started < 60, "retries must be bounded"
+    text = _error_text(failed)
+    assert "503" in text and "/dashboards" in text
+    with ContentStore(db) as store:
+        stored_before = store.progress_ids(DASHBOARDS.code, PARTITION)
+        checkpoint = store.checkpoint(DASHBOARDS.code, PARTITION)
+    assert 0 < len(stored_before) < total
+    assert checkpoint is not None and checkpoint["status"] == "running"
+    observations = [e for e in failed.all_events if e.event_type_value == "ASSET_OBSERVATION"]
+    assert observations, "a failed step records its checkpoint as an AssetObservation"
+
+    emu.faults.outage_after = None
+    emu.reset_stats()
+    healed = _materialize(emu, db, ["dashboards"], max_concurrency=2, batch_size=10)
+    assert healed.success, _error_text(healed)
+    meta = _meta(healed, "dashboards")
+    assert meta["resumed"] is True and meta["resumed_after_objects"] == len(stored_before)
+    # Exactly the dashboards not yet stored were fetched again, none of the stored ones.
+    assert emu.stats.route(*DASHBOARD_DETAIL) == total - len(stored_before)
+    assert_store_matches(db, emu, ["dashboards"])
+
+
+def test_mutations_are_stored_exactly_with_details_only_for_them(
+        fresh_emulator: LookerEmulator, tmp_path: Path) -> None:
+    db = tmp_path / "db.sqlite"
+    emu = fresh_emulator
+    names = ["dashboards", "looks", "users"]
+    assert _materialize(emu, db, names).success
+    dashboards = sorted(emu.objects("dashboards"))
+    user_defined = [d for d in dashboards if "::" not in d
+                    and not emu.objects("dashboards")[d].get("deleted")]
+    looks = [k for k, v in emu.objects("looks").items() if not v.get("deleted")]
+    emu.update("dashboards", user_defined[0])
+    emu.trash("dashboards", user_defined[1])
+    emu.delete("dashboards", user_defined[2])
+    created = emu.create("dashboards")
+    emu.update("looks", looks[0])
+    emu.delete("users", sorted(emu.objects("users"))[-1])
+    lookml = sum(1 for d in dashboards if "::" in d)
+
+    emu.reset_stats()
+    result = _materialize(emu, db, names)
+    assert result.success, _error_text(result)
+    d, lk, u = (_meta(result, n) for n in names)
+    assert (d["new"], d["updated"], d["deleted"]) == (1, 2, 1)
+    assert (lk["new"], lk["updated"], lk["deleted"]) == (0, 1, 0)
+    assert (u["new"], u["updated"], u["deleted"]) == (0, 0, 1)
+    # Details only for what changed (LookML dashboards carry no updated_at: always fetched).
+    assert emu.stats.route(*DASHBOARD_DETAIL) == 3 + lookml
+    assert emu.stats.route(*LOOK_DETAIL) == 1
+    assert_store_matches(db, emu, names)
+    with ContentStore(db) as store:
+        assert store.get(DASHBOARDS.code, user_defined[1])["deleted"] is True
+        row = store.conn.execute(
+            "SELECT deleted_at FROM content_items WHERE content_type = ? AND id = ?",
+            (DASHBOARDS.code, user_defined[2])).fetchone()
+        assert row[0] is not None, "a dashboard gone from Looker is soft-deleted"
+        assert store.get(DASHBOARDS.code, created) is not None
+
+
+def test_full_refresh_fetches_everything(fresh_emulator: LookerEmulator, tmp_path: Path) -> None:
+    db = tmp_path / "db.sqlite"
+    assert _materialize(fresh_emulator, db, ["looks"]).success
+    fresh_emulator.reset_stats()
+    assert _materialize(fresh_emulator, db, ["looks"], full_refresh=True).success
+    assert fresh_emulator.stats.route(*LOOK_DETAIL) == len(fresh_emulator.objects("looks"))
+
+
+@pytest.mark.parametrize("variant", ["malformed JSON", "HTML page"])
+def test_bad_body_is_a_clear_error_and_touches_nothing(fresh_emulator: LookerEmulator,
+                                                        tmp_path: Path, variant: str) -> None:
+    db = tmp_path / "db.sqlite"
+    assert _materialize(fresh_emulator, db, ["users"]).success
+    with ContentStore(db) as store:
+        before = list(store.iter_items(USERS.code))
+    fresh_emulator.faults.update({"malformed_every": 1, "only_paths": r"^/api/4\.0/users",
+                                  "seed": 0 if variant == "malformed JSON" else 1})
+    result = _materialize(fresh_emulator, db, ["users"], max_attempts=2, max_retry_seconds=5)
+    fresh_emulator.faults.update({"malformed_every": None, "only_paths": None})
+    assert not result.success
+    text = _error_text(result)
+    assert "/users" in text
+    assert "not JSON" in text or "HTTP 5" in text
+    with ContentStore(db) as store:
+        assert list(store.iter_items(USERS.code)) == before
+
+
+KILL_SEEDS = [1, 2, 3]
+
+
+@pytest.mark.parametrize("seed", KILL_SEEDS)
+def test_sigkill_then_rerun_loses_and_duplicates_nothing(tmp_path: Path, seed: int,
+                                                         dagster_home: Path) -> None:
+    emu = LookerEmulator(scale=800, seed=seed, faults=Faults(latency_ms=15)).start("127.0.0.1", 0)
+    db = tmp_path / "kill.sqlite"
+    env = {**os.environ, "LOOKERSDK_BASE_URL": emu.url, "LOOKERSDK_CLIENT_ID": emu.client_id,
+           "LOOKERSDK_CLIENT_SECRET": emu.client_secret, "LOOKERSDK_VERIFY_SSL": "false",
+           "LOOKER_ASSETS_DB": str(db), "PYTHONPATH": str(REPO)}
+    command = [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-m",
+               "looker_assets", "--select", "looker/dashboards", "--partition", PARTITION]
+    try:
+        proc = subprocess.Popen(command, env=env, cwd=tmp_path, start_new_session=True,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Kill once some details are stored, at a seeded moment of the detail phase.
+        deadline = time.monotonic() + 120
+        target = random.Random(seed).randint(20, 150)
+        while time.monotonic() < deadline and emu.stats.route(*DASHBOARD_DETAIL) < target:
+            time.sleep(0.01)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        with ContentStore(db) as store:
+            stored = store.progress_ids(DASHBOARDS.code, PARTITION)
+        emu.reset_stats()
+        rerun = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True,
+                               timeout=300)
+        assert rerun.returncode == 0, rerun.stderr[-3000:]
+        total = len(emu.objects("dashboards"))
+        refetched = emu.stats.route(*DASHBOARD_DETAIL) - (total - len(stored))
+        assert refetched == 0, f"{refetched} already stored dashboards were fetched again"
+        assert_store_matches(db, emu, ["dashboards"])
+        with ContentStore(db) as store:
+            count = store.conn.execute("SELECT count(*) FROM content_items WHERE "
+                                       "content_type = ?", (DASHBOARDS.code,)).fetchone()[0]
+            assert count == total, "no duplicates, no leftovers"
+    finally:
+        emu.stop()
