@@ -18,11 +18,29 @@ READY = "LOOKER EMULATOR READY "
 class EmulatorProcess:
     """`python -m looker_assets.emulator ...` started and stopped by pid."""
 
-    def __init__(self, *, scale: int = 1000, seed: int = 0, latency_ms: float = 0.0,
-                 extra_args: list[str] | None = None, startup_timeout: float = 120.0) -> None:
-        self.args = [sys.executable, "-m", "looker_assets.emulator", "--port", "0",
-                     "--scale", str(scale), "--seed", str(seed),
-                     "--latency-ms", str(latency_ms), *(extra_args or [])]
+    def __init__(
+        self,
+        *,
+        scale: int = 1000,
+        seed: int = 0,
+        latency_ms: float = 0.0,
+        extra_args: list[str] | None = None,
+        startup_timeout: float = 120.0,
+    ) -> None:
+        self.args = [
+            sys.executable,
+            "-m",
+            "looker_assets.emulator",
+            "--port",
+            "0",
+            "--scale",
+            str(scale),
+            "--seed",
+            str(seed),
+            "--latency-ms",
+            str(latency_ms),
+            *(extra_args or []),
+        ]
         self.startup_timeout = startup_timeout
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
@@ -31,7 +49,10 @@ class EmulatorProcess:
         # Output goes to a file, not a pipe: a pipe nobody drains would block the server.
         self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in stop())
         self.proc = subprocess.Popen(
-            self.args, stdout=self.log, stderr=subprocess.STDOUT, text=True,
+            self.args,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         deadline = time.monotonic() + self.startup_timeout
@@ -40,20 +61,22 @@ class EmulatorProcess:
             output = self.log.read()
             for line in output.splitlines():
                 if line.startswith(READY):
-                    self.url = line[len(READY):].strip()
+                    self.url = line[len(READY) :].strip()
                     return self
             if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"emulator exited with {self.proc.returncode}: {output[-2000:]}")
+                raise RuntimeError(f"emulator exited with {self.proc.returncode}: {output[-2000:]}")
             time.sleep(0.05)
         self.stop()
         raise RuntimeError("emulator did not become ready in time")
 
     def admin(self, method: str, route: str, body: dict[str, Any] | None = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(f"{self.url}/_emulator/{route}", data=data,
-                                         method=method,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.url}/_emulator/{route}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             payload = response.read()
         return json.loads(payload) if payload else None

@@ -1,0 +1,254 @@
+"""Looker API 4.0 routes: auth, versions, `me`, and the list/search/detail operations of every
+content kind. Transport concerns (HTTP, faults, stats) live in server.py.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from . import spec
+from .fields import FieldsError, parse_fields, project
+from .generate import API_USER_ID
+from .kinds import KINDS, KindInfo, ListRoute
+from .listing import Lister, ParamError, page_bounds
+
+if TYPE_CHECKING:
+    from .auth import TokenStore
+    from .store import Store
+
+API = "/api/4.0"
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+
+
+@dataclass(slots=True)
+class Reply:
+    status: int
+    body: bytes = b""
+    content_type: str = "application/json"
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    content: bool = False  # a successful content body (malformed-response faults may hit it)
+
+
+@dataclass(slots=True)
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    path_params: dict[str, str]
+    body: bytes
+    token: str | None
+
+
+Handler = Callable[[Request], Reply]
+
+
+@dataclass(slots=True)
+class Route:
+    method: str
+    template: str  # e.g. /api/4.0/dashboards/{dashboard_id}
+    handler: Handler
+    auth: bool = True
+    login: bool = False
+
+
+def doc_url(status: int, method: str, template: str) -> str:
+    # The docs.cloud.google.com form: the SDK only fetches error docs for docs.looker.com and
+    # cloud.google.com/looker/docs URLs, which would mean internet access from tests.
+    path = re.sub(r"\{(\w+)\}", r":\1", template.removeprefix(API).removeprefix("/api"))
+    return f"https://docs.cloud.google.com/looker/docs/r/err/4.0/{status}/{method.lower()}{path}"
+
+
+def error(status: int, message: str, method: str, template: str, **extra: Any) -> Reply:
+    body = {"message": message, "documentation_url": doc_url(status, method, template), **extra}
+    return Reply(status, _encode(body))
+
+
+class Api:
+    def __init__(
+        self,
+        store: Store,
+        tokens: TokenStore,
+        client_id: str,
+        client_secret: str,
+        base_url: Callable[[], str],
+    ) -> None:
+        self.store = store
+        self.tokens = tokens
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.base_url = base_url
+        self.lister = Lister(store)
+        self.static: dict[tuple[str, str], Route] = {}
+        self.dynamic: list[tuple[re.Pattern[str], Route]] = []
+        self.paths: dict[str, set[str]] = {}
+        self._build()
+
+    # -- routing --------------------------------------------------------------------------
+
+    def _add(self, route: Route) -> None:
+        self.paths.setdefault(route.template, set()).add(route.method)
+        if "{" not in route.template:
+            self.static[(route.method, route.template)] = route
+            return
+        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(route.template))
+        self.dynamic.append((re.compile(pattern + "$"), route))
+
+    def _build(self) -> None:
+        self._add(Route("POST", f"{API}/login", self.login, auth=False, login=True))
+        self._add(Route("DELETE", f"{API}/logout", self.logout))
+        self._add(Route("DELETE", "/api/logout", self.logout))  # where the SDK's auth.logout() goes
+        self._add(Route("GET", "/api/versions", self.versions, auth=False))
+        self._add(Route("GET", f"{API}/versions", self.versions, auth=False))
+        self._add(Route("GET", f"{API}/user", self.me))
+        for info in KINDS.values():
+            for lr in info.lists:
+                self._add(Route("GET", API + lr.path, self._list_handler(info, lr)))
+            self._add(Route("GET", API + info.detail_path, self._detail_handler(info)))
+
+    def resolve(self, method: str, path: str) -> tuple[Route | None, dict[str, str], str | None]:
+        """(route, decoded path parameters, template of the path if only the method is wrong)."""
+        route = self.static.get((method, path))
+        if route is not None:
+            return route, {}, None
+        for other in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            if (other, path) in self.static:
+                return None, {}, self.static[(other, path)].template
+        # static paths such as /dashboards/search win over /dashboards/{dashboard_id}
+        wrong_method: str | None = None
+        for rx, route in self.dynamic:
+            m = rx.match(path)
+            if m is None:
+                continue
+            if route.method != method:
+                wrong_method = route.template
+                continue
+            params = {k: urllib.parse.unquote(v) for k, v in m.groupdict().items()}
+            return route, params, None
+        return None, {}, wrong_method
+
+    # -- auth and meta --------------------------------------------------------------------
+
+    def login(self, req: Request) -> Reply:
+        form = {
+            k: v[-1] for k, v in urllib.parse.parse_qs(req.body.decode("utf-8", "replace")).items()
+        }
+        client_id = form.get("client_id") or req.query.get("client_id")
+        secret = form.get("client_secret") or req.query.get("client_secret")
+        if client_id != self.client_id or secret != self.client_secret:
+            # Real Looker answers bad credentials with 404, not 401.
+            return error(404, "Not found", "POST", f"{API}/login")
+        token = self.tokens.issue()
+        body = {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": int(self.tokens.ttl),
+            "refresh_token": None,
+        }
+        return Reply(200, _encode(body))
+
+    def logout(self, req: Request) -> Reply:
+        self.tokens.revoke(req.token)
+        return Reply(204, b"", content_type="")
+
+    def versions(self, req: Request) -> Reply:
+        base = self.base_url()
+        current = {
+            "version": "4.0",
+            "full_version": spec.full_version(),
+            "status": "current",
+            "swagger_url": f"{base}/api/4.0/swagger.json",
+        }
+        body = {
+            "looker_release_version": spec.release_version(),
+            "current_version": current,
+            "supported_versions": [current],
+            "api_server_url": base,
+            "web_server_url": base,
+        }
+        return self._projected(body, req, spec.operation("GET", "/versions"))
+
+    def me(self, req: Request) -> Reply:
+        op = spec.operation("GET", "/user")
+        return self._detail(KINDS["users"], op, API_USER_ID, req)
+
+    # -- content --------------------------------------------------------------------------
+
+    def _projected(self, obj: Any, req: Request, op: spec.Operation) -> Reply:
+        if op.accepts("fields"):
+            tree = parse_fields(req.query.get("fields", ""))
+            obj = project(obj, tree)
+        return Reply(200, _encode(obj), content=True)
+
+    def _detail_handler(self, info: KindInfo) -> Handler:
+        op = spec.operation("GET", info.detail_path)
+
+        def handler(req: Request) -> Reply:
+            if info.name == "explores":
+                key = f"{req.path_params['lookml_model_name']}::{req.path_params['explore_name']}"
+            else:
+                key = next(iter(req.path_params.values()))
+            return self._detail(info, op, key, req)
+
+        return handler
+
+    def _detail(self, info: KindInfo, op: spec.Operation, key: str, req: Request) -> Reply:
+        store = self.store
+        body = store.detail_bytes(info.name, key)
+        if body is None:
+            return error(404, "Not found", req.method, API + op.path)
+        tree = parse_fields(req.query.get("fields", "")) if op.accepts("fields") else None
+        if tree is not None:
+            # Without heavy properties the cheap top-level render has all that is asked for.
+            obj = _decode(body) if tree.keys() & info.heavy else store.top(info.name, key)
+            body = _encode(project(obj, tree))
+        return Reply(200, body, content=True)
+
+    def _list_handler(self, info: KindInfo, lr: ListRoute) -> Handler:
+        op = spec.operation("GET", lr.path)
+        row_schema = op.response_schema or info.schema
+        same = row_schema == info.schema
+
+        def handler(req: Request) -> Reply:
+            store = self.store
+            q = req.query
+            keys = self.lister.select(info.name, op, q, lr.search)
+            offset, limit, paged = page_bounds(op, q)
+            page = keys[offset : offset + limit] if limit is not None else keys[offset:]
+            tree = parse_fields(q.get("fields", "")) if op.accepts("fields") else None
+            if tree is None:
+                if same:
+                    parts = [store.detail_bytes(info.name, k) for k in page]
+                else:
+                    parts = [store.row_bytes(info.name, k, row_schema) for k in page]
+                body = b"[" + b",".join(p for p in parts if p is not None) + b"]"
+            else:
+                heavy = same and bool(tree.keys() & info.heavy)
+                rows = []
+                for k in page:
+                    if not same:
+                        obj = store.row(info.name, k, row_schema)
+                    elif heavy:
+                        raw = store.detail_bytes(info.name, k)
+                        obj = None if raw is None else _decode(raw)
+                    else:
+                        obj = store.top(info.name, k)
+                    if obj is not None:
+                        rows.append(project(obj, tree))
+                body = _encode(rows)
+            headers = [("X-Total-Count", str(len(keys)))] if paged else []
+            return Reply(200, body, headers=headers, content=True)
+
+        return handler
+
+    def dispatch(self, route: Route, req: Request) -> Reply:
+        try:
+            return route.handler(req)
+        except (ParamError, FieldsError) as exc:
+            return error(400, str(exc), req.method, route.template)

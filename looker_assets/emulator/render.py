@@ -1,0 +1,880 @@
+"""Records → full spec objects.
+
+`top()` builds every property except a kind's heavy ones (KindInfo.heavy) from the schema
+template, the record and a few cross-kind look-ups; `full()` adds the heavy ones. Templates
+give each property a type-correct value, so every schema property is present.
+"""
+
+from __future__ import annotations
+
+import functools
+import zlib
+from collections import Counter, defaultdict
+from typing import TYPE_CHECKING, Any
+
+from . import spec
+from . import values as V
+from .generate import API_USER_ID, Record, element_id, element_number
+from .kinds import KINDS
+
+if TYPE_CHECKING:
+    from .store import Store
+
+DIM_NAMES = (
+    "id", "created_date", "created_week", "created_month", "status", "name", "email", "city",
+    "state", "country", "zip", "age", "gender", "category", "brand", "department", "sku",
+    "price", "cost", "traffic_source", "region", "channel", "plan", "segment", "tier",
+    "currency", "quantity", "discount", "margin", "returned_date", "shipped_date", "priority",
+    "owner", "stage", "source", "campaign", "device", "browser", "language", "score",
+)  # fmt: skip
+MEASURE_NAMES = (
+    "count", "total_revenue", "average_price", "total_cost", "count_distinct_users",
+    "gross_margin", "return_rate", "average_age", "sum_quantity", "median_score",
+    "p90_latency", "conversion_rate", "total_discount", "count_orders", "arpu",
+)  # fmt: skip
+VIS_TYPES = (
+    "looker_column", "looker_line", "looker_bar", "looker_pie", "single_value", "looker_grid",
+    "looker_area", "looker_scatter", "looker_map", "table",
+)  # fmt: skip
+
+
+@functools.cache
+def top_template(kind: str) -> dict[str, Any]:
+    info = KINDS[kind]
+    t = dict(spec.shared_template(info.schema))
+    for prop in info.heavy:
+        if prop in t:
+            t[prop] = None
+    return t
+
+
+def _tmpl(schema: str) -> dict[str, Any]:
+    return spec.shared_template(schema)
+
+
+def _can(schema: str) -> dict[str, bool]:
+    return spec.shared_template(schema).get("can") or {}
+
+
+class Indexes:
+    """Cross-kind look-ups, rebuilt lazily after each mutation."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @functools.cached_property
+    def folder_children(self) -> Counter[str]:
+        return Counter(r.fields.get("parent_id") for r in self.store.records("folders").values())
+
+    @functools.cached_property
+    def folder_content(self) -> dict[tuple[str, str], list[str]]:
+        out: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for kind in ("dashboards", "looks"):
+            for key, r in self.store.records(kind).items():
+                if not r.fields.get("deleted"):
+                    out[(kind, r.fields.get("folder_id"))].append(key)
+        return out
+
+    @functools.cached_property
+    def look_dashboards(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = defaultdict(list)
+        for key, r in self.store.records("dashboards").items():
+            if r.fields.get("deleted"):
+                continue
+            for look_id in dict.fromkeys(x for x in r.meta.get("elements", ()) if x):
+                out[look_id].append(key)
+        return out
+
+    @functools.cached_property
+    def group_users(self) -> Counter[str]:
+        c: Counter[str] = Counter()
+        for r in self.store.records("users").values():
+            c.update(r.fields.get("group_ids") or ())
+        return c
+
+    @functools.cached_property
+    def api_user_groups(self) -> frozenset[str]:
+        rec = self.store.record("users", API_USER_ID)
+        return frozenset(rec.fields.get("group_ids") or ()) if rec else frozenset()
+
+
+class Renderer:
+    def __init__(self, store: Store, seed: int) -> None:
+        self.store = store
+        self.seed = seed
+
+    # -- shared look-ups ------------------------------------------------------------------
+
+    def user_name(self, user_id: str | None) -> str | None:
+        rec = self.store.record("users", user_id) if user_id else None
+        return rec.fields["display_name"] if rec else None
+
+    def user_disabled(self, user_id: str | None) -> bool:
+        rec = self.store.record("users", user_id) if user_id else None
+        return bool(rec.fields.get("is_disabled")) if rec else False
+
+    def folder_base(self, folder_id: str | None) -> dict[str, Any] | None:
+        """The nested FolderBase; always carries `name` (the SDK requires it)."""
+        if folder_id is None:
+            return None
+        rec = self.store.record("folders", folder_id)
+        if rec is None:
+            return None
+        return self.store.cached_row("folders", folder_id, "FolderBase")
+
+    def explore_parts(self, explore_key: str) -> tuple[str, str]:
+        model, view = explore_key.split("::", 1)
+        return model, view
+
+    # -- entry points ---------------------------------------------------------------------
+
+    def top(self, kind: str, rec: Record) -> dict[str, Any]:
+        d = dict(top_template(kind))
+        d.update(rec.fields)
+        getattr(self, f"_top_{kind}")(d, rec)
+        return d
+
+    def full(self, kind: str, rec: Record) -> dict[str, Any]:
+        d = self.top(kind, rec)
+        heavy = getattr(self, f"_heavy_{kind}", None)
+        if heavy is not None:
+            heavy(d, rec)
+        return d
+
+    # -- dashboards -----------------------------------------------------------------------
+
+    def _top_dashboards(self, d: dict[str, Any], rec: Record) -> None:
+        key = rec.key
+        lookml = bool(rec.meta.get("lookml"))
+        d["folder"] = self.folder_base(d.get("folder_id"))
+        d["user_name"] = self.user_name(d.get("user_id"))
+        d["last_updater_name"] = self.user_name(d.get("last_updater_id"))
+        d["is_owner_disabled"] = self.user_disabled(d.get("user_id"))
+        d["url"] = f"/dashboards/{key}"
+        d["edit_uri"] = (
+            f"/projects/{key.split('::')[0]}/files/{key.split('::')[-1]}.dashboard.lookml"
+            if lookml
+            else None
+        )
+        interval = d.get("refresh_interval")
+        d["refresh_interval_to_i"] = {"1 hour": 3600, "15 minutes": 900}.get(interval or "")
+        d["certification_metadata"] = None
+        d["load_configuration"] = "wait"
+        d["show_filters_bar"] = True
+        d["show_title"] = True
+        d["background_color"] = None
+        d["text_tile_text_color"] = None
+        d["tile_background_color"] = None
+        d["tile_text_color"] = None
+        d["title_color"] = None
+
+    def _heavy_dashboards(self, d: dict[str, Any], rec: Record) -> None:
+        key = rec.key
+        rng = V.rng_for(self.seed, "dashboards", key)
+        lookml = bool(rec.meta.get("lookml"))
+        explores = self.store.keys("explores")
+        layout_id = str(element_number(key, 0) // 1000 * 10 + 1)
+        elements: list[dict[str, Any]] = []
+        components: list[dict[str, Any]] = []
+        row = col = 0
+        for i, look_id in enumerate(rec.meta.get("elements", ())):
+            eid = element_id(key, i)
+            explore = explores[rng.randrange(len(explores))] if explores else "thelook::orders"
+            roll = rng.random()
+            look = query = None
+            if look_id:
+                look_rec = self.store.record("looks", look_id)
+                look = self.store.detail_dict("looks", look_id) if look_rec else None
+                etype = "vis"
+            elif roll < 0.75:
+                query = self.query(rng, explore, str(1_000_000 + element_number(key, i)))
+                etype = "vis"
+            elif roll < 0.92:
+                etype = "text"
+            else:
+                etype = "button"
+            title = None if etype == "text" and rng.random() < 0.5 else V.title(rng, "Tile")
+            rm_query = query or (look or {}).get("query")
+            el = {
+                **_tmpl("DashboardElement"),
+                "body_text": "## Notes\nRevenue is **net** of returns."
+                if etype == "text"
+                else None,
+                "body_text_as_html": "<h2>Notes</h2>" if etype == "text" else None,
+                "dashboard_id": key,
+                "dashboard_layout_id": layout_id,
+                "edit_uri": None,
+                "id": eid,
+                "look": look,
+                "look_id": look_id,
+                "lookml_link_id": f"{key}::{i}" if lookml else None,
+                "merge_result_id": None,
+                "note_display": None,
+                "note_state": None,
+                "note_text": None,
+                "note_text_as_html": None,
+                "query": query,
+                "query_id": query["id"] if query else None,
+                "filter_id": None,
+                "refresh_interval": None,
+                "refresh_interval_to_i": None,
+                "result_maker": self.result_maker(eid, rm_query) if rm_query else None,
+                "result_maker_id": eid if rm_query else None,
+                "subtitle_text": rng.choice((None, "", "last 30 days")),
+                "title": title,
+                "title_hidden": False,
+                "title_text": title if etype == "text" else None,
+                "type": etype,
+                "alert_count": 0,
+                "rich_content_json": None,
+                "title_text_as_html": None,
+                "subtitle_text_as_html": None,
+                "extension_id": None,
+                "aria_description": None,
+                "certification_metadata": None,
+            }
+            if i == 0 and rec.meta.get("nested_extra", rng.random() < 0.05):
+                el["zz_tile_theme"] = {"palette": "midnight", "rounded": True}
+            elements.append(el)
+            width = 12 if etype == "text" else rng.choice((6, 8, 12, 24))
+            height = rng.choice((2, 4, 6, 8))
+            if col + width > 24:
+                row, col = row + height, 0
+            components.append(
+                {
+                    **_tmpl("DashboardLayoutComponent"),
+                    "id": str(int(eid) * 10 + 1),
+                    "dashboard_layout_id": layout_id,
+                    "dashboard_element_id": eid,
+                    "row": row,
+                    "column": col,
+                    "width": width,
+                    "height": height,
+                    "deleted": False,
+                    "element_title": title,
+                    "element_title_hidden": False,
+                    "vis_type": (query or {}).get("vis_config", {}).get("type") if query else None,
+                    "granular_row": row * 10,
+                    "granular_column": col * 10,
+                    "granular_width": width * 10,
+                    "granular_height": height * 10,
+                }
+            )
+            col += width
+        filters = []
+        for j in range(rec.meta.get("n_filters", 0)):
+            explore = explores[rng.randrange(len(explores))] if explores else "thelook::orders"
+            model, view = self.explore_parts(explore)
+            dim = DIM_NAMES[j % len(DIM_NAMES)]
+            ftype = ("field_filter", "date_filter", "string_filter", "number_filter")[j % 4]
+            filters.append(
+                {
+                    **_tmpl("DashboardFilter"),
+                    "id": str(int(layout_id) * 10 + j),
+                    "dashboard_id": key,
+                    "name": f"{dim.replace('_', ' ').title()} {j + 1}",
+                    "title": f"{dim.replace('_', ' ').title()}",
+                    "type": ftype,
+                    "default_value": rng.choice(("", "30 days", "EMEA", None)),
+                    "model": model if ftype == "field_filter" else None,
+                    "explore": view if ftype == "field_filter" else None,
+                    "dimension": f"{view}.{dim}" if ftype == "field_filter" else None,
+                    "field": None,
+                    "row": j,
+                    "listens_to_filters": [],
+                    "allow_multiple_values": True,
+                    "required": j == 0 and rng.random() < 0.2,
+                    "ui_config": {"type": "advanced", "display": "popover", "options": []},
+                }
+            )
+        layout = {
+            **_tmpl("DashboardLayout"),
+            "id": layout_id,
+            "dashboard_id": key,
+            "type": "newspaper",
+            "active": True,
+            "column_width": None,
+            "width": None,
+            "deleted": False,
+            "dashboard_title": d.get("title"),
+            "dashboard_layout_components": components,
+            "label": None,
+            "description": None,
+            "order": 0,
+            "lookml_link_id": key if lookml else None,
+        }
+        d["dashboard_elements"] = elements
+        d["dashboard_filters"] = filters
+        d["dashboard_layouts"] = [layout]
+
+    def query(self, rng: Any, explore: str, query_id: str) -> dict[str, Any]:
+        model, view = self.explore_parts(explore)
+        n_dims = rng.randint(1, 3)
+        fields = [f"{view}.{DIM_NAMES[j]}" for j in range(n_dims)]
+        fields.append(f"{view}.{MEASURE_NAMES[rng.randrange(4)]}")
+        vis = rng.choice(VIS_TYPES)
+        return {
+            **_tmpl("Query"),
+            "id": query_id,
+            "model": model,
+            "view": view,
+            "fields": fields,
+            "pivots": None,
+            "fill_fields": None,
+            "filters": {f"{view}.created_date": "30 days"} if rng.random() < 0.6 else None,
+            "filter_expression": None,
+            "sorts": [f"{fields[-1]} desc"],
+            "limit": rng.choice(("500", "5000", None)),
+            "column_limit": "50",
+            "total": None,
+            "row_total": None,
+            "subtotals": None,
+            "vis_config": {"type": vis, "show_value_labels": rng.random() < 0.5, "stacking": ""},
+            "filter_config": None,
+            "visible_ui_sections": None,
+            "slug": V.slug(rng, 7),
+            "dynamic_fields": rng.choice(
+                (None, '[{"table_calculation":"pct","expression":"${x}/100"}]')
+            ),
+            "client_id": V.slug(rng, 22),
+            "share_url": f"{spec.URL_HOST}/x/{query_id}",
+            "expanded_share_url": f"{spec.URL_HOST}/explore/{model}/{view}?qid={query_id}",
+            "url": f"/explore/{model}/{view}?qid={query_id}",
+            "query_timezone": None,
+            "has_table_calculations": False,
+        }
+
+    def result_maker(self, eid: str, query: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **_tmpl("ResultMakerWithIdVisConfigAndDynamicFields"),
+            "id": eid,
+            "dynamic_fields": query.get("dynamic_fields"),
+            "filterables": [
+                {
+                    "model": query["model"],
+                    "view": query["view"],
+                    "name": query["view"],
+                    "listen": [],
+                }
+            ],
+            "sorts": query.get("sorts"),
+            "merge_result_id": None,
+            "total": False,
+            "query_id": query["id"],
+            "sql_query_id": None,
+            "query": query,
+            "vis_config": query.get("vis_config"),
+        }
+
+    # -- looks ----------------------------------------------------------------------------
+
+    def _top_looks(self, d: dict[str, Any], rec: Record) -> None:
+        key = rec.key
+        model, _view = self.explore_parts(rec.meta["explore"])
+        d["folder"] = self.folder_base(d.get("folder_id"))
+        d["model"] = {"id": model, "label": model.replace("_", " ").title()}
+        d["user_name"] = self.user_name(d.get("user_id"))
+        d["is_owner_disabled"] = self.user_disabled(d.get("user_id"))
+        d["certification_metadata"] = None
+        d["embed_url"] = f"{spec.URL_HOST}/embed/looks/{key}"
+        d["excel_file_url"] = f"{spec.URL_HOST}/looks/{key}.xlsx"
+        d["google_spreadsheet_formula"] = f'=IMPORTDATA("{spec.URL_HOST}/looks/{key}.csv")'
+        d["image_embed_url"] = f"{spec.URL_HOST}/looks/{key}.png"
+        d["url"] = f"/looks/{key}"
+
+    def _heavy_looks(self, d: dict[str, Any], rec: Record) -> None:
+        rng = V.rng_for(self.seed, "looks", rec.key)
+        d["query"] = self.query(rng, rec.meta["explore"], d["query_id"])
+
+    # -- models and explores --------------------------------------------------------------
+
+    def _top_lookml_models(self, d: dict[str, Any], rec: Record) -> None:
+        d["can"] = _can("LookmlModel")
+
+    def _heavy_lookml_models(self, d: dict[str, Any], rec: Record) -> None:
+        nav = []
+        for key in rec.meta.get("explores", ()):
+            e = self.store.record("explores", key)
+            if e is None:
+                continue
+            f = e.fields
+            nav.append(
+                {
+                    "name": f["name"],
+                    "description": f.get("description"),
+                    "label": f.get("label"),
+                    "hidden": f.get("hidden", False),
+                    "group_label": f.get("group_label"),
+                }
+            )
+        d["explores"] = nav
+
+    def _top_explores(self, d: dict[str, Any], rec: Record) -> None:
+        d["scopes"] = [d["view_name"]]
+        d["can_total"] = True
+        d["can_develop"] = True
+        d["can_see_lookml"] = True
+        d["can_save"] = True
+        d["can_explain"] = False
+        d["can_pivot_in_db"] = True
+        d["can_subtotal"] = True
+        d["has_timezone_support"] = True
+        d["self_service_explore_data"] = None
+        d["supports_cost_estimate"] = d.get("dialect_name") == "bigquery_standard_sql"
+        d["null_sort_treatment"] = "low"
+        d["access_filter_fields"] = []
+        d["access_filters"] = []
+        d["always_filter"] = []
+        d["conditionally_filter"] = []
+        d["index_fields"] = [f"{d['view_name']}.id"]
+        d["tags"] = []
+        d["errors"] = []
+        d["always_join"] = []
+
+    def _heavy_explores(self, d: dict[str, Any], rec: Record) -> None:
+        rng = V.rng_for(self.seed, "explores", rec.key)
+        view = d["view_name"]
+        model = d["model_name"]
+        project = d.get("project_name")
+        n_dims = rec.meta.get("n_dims", 6)
+        n_measures = rec.meta.get("n_measures", 2)
+
+        def field(name: str, category: str, j: int) -> dict[str, Any]:
+            numeric = category == "measure" or name in ("price", "cost", "age", "quantity", "score")
+            ftype = (
+                "count"
+                if name == "count"
+                else ("sum" if category == "measure" else ("number" if numeric else "string"))
+            )
+            is_date = name.endswith("_date") or name.endswith("_week") or name.endswith("_month")
+            if is_date:
+                ftype = "date_" + name.rsplit("_", 1)[1]
+            label_short = name.replace("_", " ").title()
+            return {
+                **_tmpl("LookmlModelExploreField"),
+                "align": "right" if numeric else "left",
+                "available_custom_timeframes": None,
+                "timeframe_labels": None,
+                "can_filter": True,
+                "category": category,
+                "default_filter_value": None,
+                "description": rng.choice((None, "", f"The {label_short.lower()}")),
+                "dimension_group": name.rsplit("_", 1)[0] if is_date else None,
+                "drill_fields": [],
+                "enumerations": None,
+                "error": None,
+                "field_group_label": None,
+                "field_group_variant": None,
+                "fill_style": None,
+                "fiscal_month_offset": 0,
+                "has_allowed_values": False,
+                "has_drills_metadata": False,
+                "hidden": rng.random() < 0.05,
+                "is_filter": category == "filter",
+                "is_fiscal": False,
+                "is_numeric": numeric,
+                "is_timeframe": is_date,
+                "can_time_filter": is_date,
+                "time_interval": None,
+                "label": f"{view.replace('_', ' ').title()} {label_short}",
+                "label_from_parameter": None,
+                "label_short": label_short,
+                "lookml_link": (
+                    f"/projects/{project}/files/views%2F{view}.view.lkml?line={j * 5 + 1}"
+                ),
+                "links": [],
+                "map_layer": None,
+                "measure": category == "measure",
+                "name": f"{view}.{name}",
+                "strict_value_format": False,
+                "parameter": category == "parameter",
+                "period_over_period_params": None,
+                "permanent": None,
+                "primary_key": name == "id",
+                "project_name": project,
+                "requires_refresh_on_sort": False,
+                "scope": view,
+                "sortable": True,
+                "source_file": f"views/{view}.view.lkml",
+                "source_file_path": f"{project}/views/{view}.view.lkml",
+                "sql": f"${{TABLE}}.{name}" if category != "measure" else f"${{{name}}}",
+                "sql_case": None,
+                "filters": None,
+                "suggest_dimension": f"{view}.{name}",
+                "suggest_explore": view,
+                "suggestable": not numeric,
+                "suggestions": None,
+                "synonyms": [],
+                "tags": [],
+                "type": ftype,
+                "user_attribute_filter_types": [
+                    "advanced_filter_number" if numeric else "advanced_filter_string",
+                    "number" if numeric else "string",
+                ],
+                "value_format": None,
+                "value_format_name": "usd" if "revenue" in name or "price" in name else None,
+                "view": view,
+                "view_label": view.replace("_", " ").title(),
+                "dynamic": False,
+                "week_start_day": "monday",
+                "times_used": rng.randint(0, 500),
+                "original_view": view,
+                "datatype": "date" if is_date else None,
+                "convert_tz": None,
+            }
+
+        dims = [
+            field(
+                DIM_NAMES[j % len(DIM_NAMES)] + ("" if j < len(DIM_NAMES) else f"_{j}"),
+                "dimension",
+                j,
+            )
+            for j in range(n_dims)
+        ]
+        measures = [
+            field(
+                MEASURE_NAMES[j % len(MEASURE_NAMES)] + ("" if j < len(MEASURE_NAMES) else f"_{j}"),
+                "measure",
+                j,
+            )
+            for j in range(n_measures)
+        ]
+        params = [field("date_granularity", "parameter", 0)] if rng.random() < 0.3 else []
+        d["fields"] = {
+            "dimensions": dims,
+            "measures": measures,
+            "filters": [],
+            "parameters": params,
+        }
+        joins = []
+        for other in rng.sample(DIM_NAMES[4:12], rng.randint(0, 3)):
+            joins.append(
+                {
+                    "name": f"{other}s",
+                    "dependent_fields": [],
+                    "fields": [],
+                    "foreign_key": None,
+                    "from": None,
+                    "outer_only": False,
+                    "relationship": rng.choice(("many_to_one", "one_to_many", "one_to_one")),
+                    "required_joins": [],
+                    "sql_foreign_key": None,
+                    "sql_on": f"${{{view}.{other}_id}} = ${{{other}s.id}}",
+                    "sql_table_name": None,
+                    "type": "left_outer",
+                    "view_label": None,
+                }
+            )
+        d["joins"] = joins
+        d["sets"] = [{"name": "detail", "value": [f"{view}.id", f"{view}.name"]}]
+        d["aliases"] = []
+        d["supported_measure_types"] = [
+            {"dimension_type": "number", "measure_types": ["sum", "average", "max", "min"]},
+            {"dimension_type": "string", "measure_types": ["count_distinct", "list"]},
+        ]
+        _ = model
+
+    # -- people and permissions -----------------------------------------------------------
+
+    def _top_users(self, d: dict[str, Any], rec: Record) -> None:
+        key = rec.key
+        meta = rec.meta
+        f = rec.fields
+        url = f"{spec.URL_HOST}/api/4.0/users/{key}"
+        email = {
+            **_tmpl("CredentialsEmail"),
+            "created_at": V.ts(meta["created"]),
+            "email": f["email"],
+            "forced_password_reset_at_next_login": False,
+            "user_id": key,
+            "is_disabled": False,
+            "logged_in_at": V.ts(meta["logged_in"]),
+            "password_reset_url": None,
+            "account_setup_url": None,
+            "password_reset_url_expired": False,
+            "account_setup_url_expired": False,
+            "type": "email",
+            "url": f"{url}/credentials_email",
+            "user_url": url,
+        }
+        if meta.get("nested_extra"):
+            email["mfa_enrolled_at"] = None  # a key the spec does not (yet) know
+        api3 = []
+        if key == API_USER_ID:
+            api3.append(
+                {
+                    **_tmpl("CredentialsApi3"),
+                    "id": "1",
+                    "client_id": self.store.client_id,
+                    "created_at": V.ts(meta["created"]),
+                    "is_disabled": False,
+                    "type": "api3",
+                    "purpose": "looker_assets emulator",
+                    "url": f"{url}/credentials_api3/1",
+                }
+            )
+        avatar = (
+            f"https://www.gravatar.com/avatar/{int(key) * 2654435761 % 2**32:08x}?s=156&d=blank"
+        )
+        d.update(
+            {
+                "avatar_url": avatar,
+                "avatar_url_without_sizing": avatar.split("?")[0],
+                "credentials_api3": api3,
+                "credentials_email": email,
+                "credentials_embed": [],
+                "credentials_google": None,
+                "credentials_ldap": None,
+                "credentials_looker_openid": None,
+                "credentials_oidc": None,
+                "credentials_saml": None,
+                "credentials_totp": None,
+                "credentials_workforce": None,
+                "embed_group_space_id": None,
+                "looker_versions": [spec.release_version()],
+                "presumed_looker_employee": False,
+                "sessions": [],
+                "verified_looker_employee": False,
+                "roles_externally_managed": False,
+                "allow_direct_roles": True,
+                "allow_normal_group_membership": True,
+                "allow_roles_from_normal_groups": True,
+                "embed_group_folder_id": None,
+                "is_iam_admin": key == API_USER_ID,
+                "url": url,
+            }
+        )
+
+    def _top_roles(self, d: dict[str, Any], rec: Record) -> None:
+        d["permission_set"] = self.store.detail_dict("permission_sets", d.get("permission_set_id"))
+        d["model_set"] = self.store.detail_dict("model_sets", d.get("model_set_id"))
+        d["internal"] = False
+        d["url"] = f"{spec.URL_HOST}/api/4.0/roles/{rec.key}"
+        d["users_url"] = f"{spec.URL_HOST}/api/4.0/roles/{rec.key}/users"
+
+    def _top_groups(self, d: dict[str, Any], rec: Record) -> None:
+        idx = self.store.indexes
+        d["user_count"] = idx.group_users.get(rec.key, 0)
+        d["contains_current_user"] = rec.key in idx.api_user_groups
+
+    def _top_permission_sets(self, d: dict[str, Any], rec: Record) -> None:
+        d["url"] = f"{spec.URL_HOST}/api/4.0/permission_sets/{rec.key}"
+
+    def _top_model_sets(self, d: dict[str, Any], rec: Record) -> None:
+        d["url"] = f"{spec.URL_HOST}/api/4.0/model_sets/{rec.key}"
+
+    def _top_user_attributes(self, d: dict[str, Any], rec: Record) -> None:
+        pass
+
+    # -- folders and boards ---------------------------------------------------------------
+
+    def _top_folders(self, d: dict[str, Any], rec: Record) -> None:
+        d["child_count"] = self.store.indexes.folder_children.get(rec.key, 0)
+
+    def _heavy_folders(self, d: dict[str, Any], rec: Record) -> None:
+        content = self.store.indexes.folder_content
+        d["dashboards"] = [
+            self.store.cached_row("dashboards", k, "DashboardBase")
+            for k in content.get(("dashboards", rec.key), ())
+        ]
+        looks = []
+        for k in content.get(("looks", rec.key), ()):
+            looks.append(self.store.cached_row("looks", k, "LookWithDashboards"))
+        d["looks"] = looks
+
+    def _top_boards(self, d: dict[str, Any], rec: Record) -> None:
+        d["section_order"] = [
+            self._section_id(rec.key, j) for j in range(len(rec.meta["sections"]))
+        ]
+
+    @staticmethod
+    def _section_id(board: str, j: int) -> str:
+        return str(int(board) * 10 + j + 1) if board.isdigit() else f"{board}-{j + 1}"
+
+    def _heavy_boards(self, d: dict[str, Any], rec: Record) -> None:
+        sections = []
+        for j, items in enumerate(rec.meta["sections"]):
+            sid = self._section_id(rec.key, j)
+            board_items = []
+            for n, (kind, cid) in enumerate(items):
+                content = self.store.record(kind, cid)
+                cf = content.fields if content else {}
+                board_items.append(
+                    {
+                        **_tmpl("BoardItem"),
+                        "content_created_by": self.user_name(cf.get("user_id")),
+                        "content_favorite_id": cf.get("content_favorite_id"),
+                        "content_metadata_id": cf.get("content_metadata_id"),
+                        "content_updated_at": cf.get("updated_at"),
+                        "custom_description": None,
+                        "custom_title": None,
+                        "custom_url": None,
+                        "dashboard_id": cid if kind == "dashboards" else None,
+                        "description": cf.get("description"),
+                        "favorite_count": cf.get("favorite_count"),
+                        "board_section_id": sid,
+                        "id": f"{sid}{n + 1:02d}",
+                        "image_url": f"/{kind}/{cid}.png",
+                        "location": None,
+                        "look_id": cid if kind == "looks" else None,
+                        "lookml_dashboard_id": None,
+                        "order": n,
+                        "title": cf.get("title"),
+                        "url": f"/{kind}/{cid}",
+                        "use_custom_description": False,
+                        "use_custom_title": False,
+                        "use_custom_url": False,
+                        "view_count": cf.get("view_count"),
+                        "custom_image_data_base64": None,
+                        "custom_image_url": None,
+                        "use_custom_image": False,
+                    }
+                )
+            ids = [it["id"] for it in board_items]
+            sections.append(
+                {
+                    **_tmpl("BoardSection"),
+                    "created_at": d.get("created_at"),
+                    "deleted_at": None,
+                    "description": None,
+                    "board_id": rec.key,
+                    "board_items": board_items,
+                    "id": sid,
+                    "item_order": ids,
+                    "visible_item_order": ids,
+                    "title": None if j == 0 else f"Section {j + 1}",
+                    "updated_at": d.get("updated_at"),
+                }
+            )
+        d["board_sections"] = sections
+
+    # -- schedules and alerts -------------------------------------------------------------
+
+    def _top_scheduled_plans(self, d: dict[str, Any], rec: Record) -> None:
+        key = rec.key
+        target = None
+        if d.get("dashboard_id"):
+            target = self.store.record("dashboards", d["dashboard_id"])
+        elif d.get("look_id"):
+            target = self.store.record("looks", d["look_id"])
+        elif d.get("lookml_dashboard_id"):
+            target = self.store.record("dashboards", d["lookml_dashboard_id"])
+        d["title"] = target.fields.get("title") if target else None
+        user = self.store.record("users", d.get("user_id")) if d.get("user_id") else None
+        if user:
+            uf = user.fields
+            d["user"] = {
+                "can": _can("UserPublic"),
+                "id": user.key,
+                "first_name": uf["first_name"],
+                "last_name": uf["last_name"],
+                "display_name": uf["display_name"],
+                "avatar_url": avatar_url(user.key),
+                "url": f"{spec.URL_HOST}/api/4.0/users/{user.key}",
+            }
+        else:
+            d["user"] = None
+        dests = []
+        for j in range(rec.meta.get("n_dest", 1)):
+            email = j < 2
+            dests.append(
+                {
+                    **_tmpl("ScheduledPlanDestination"),
+                    "id": str(int(key) * 10 + j + 1),
+                    "scheduled_plan_id": key,
+                    "format": "wysiwyg_pdf" if d.get("dashboard_id") else "csv",
+                    "apply_formatting": True,
+                    "apply_vis": True,
+                    "address": f"team{j}@example.com" if email else "s3://acme-exports/looker",
+                    "looker_recipient": False,
+                    "type": "email" if email else "action_hub",
+                    "parameters": None if email else '{"bucket":"acme-exports"}',
+                    "secret_parameters": None,
+                    "message": None,
+                }
+            )
+        d["scheduled_plan_destination"] = dests
+        d["tab_ids"] = None
+        d["custom_url_base"] = None
+        d["custom_url_params"] = None
+        d["custom_url_label"] = None
+        d["show_custom_url"] = False
+
+    def _top_alerts(self, d: dict[str, Any], rec: Record) -> None:
+        d["owner_display_name"] = self.user_name(d.get("owner_id"))
+        d["followed"] = False
+        d["followable"] = True
+        d["destinations"] = [
+            {
+                "destination_type": "EMAIL",
+                "email_address": f"alerts+{rec.key}@example.com",
+                "action_hub_integration_id": None,
+                "action_hub_form_params_json": None,
+            }
+        ]
+        d["enhancements"] = "NONE"
+        d["investigative_content_title"] = None
+        d["custom_url_base"] = None
+        d["custom_url_params"] = None
+        d["custom_url_label"] = None
+        d["show_custom_url"] = False
+        d["time_series_condition_state"] = None
+
+    # -- infrastructure -------------------------------------------------------------------
+
+    def _top_connections(self, d: dict[str, Any], rec: Record) -> None:
+        dialect, label = rec.meta["dialect"]
+        d["dialect"] = _dialect(dialect, label)
+        d["snippets"] = []
+        d["pdts_enabled"] = True
+        d["named_driver_version_requested"] = None
+        d["named_driver_version_actual"] = None
+        d["has_password"] = True
+        d["uses_oauth"] = False
+        d["uses_key_pair_auth"] = False
+        d["uses_instance_oauth"] = False
+        d["uses_service_auth"] = False
+        d["certificate"] = None
+        d["file_type"] = None
+        d["example"] = False
+        d["managed"] = False
+        d["user_attribute_fields"] = []
+        d["pdt_context_override"] = None
+        d["last_regen_at"] = None
+        d["last_reap_at"] = None
+        d["default_bq_connection"] = False
+        d["p4sa_name"] = None
+
+    def _top_projects(self, d: dict[str, Any], rec: Record) -> None:
+        d["is_git_dev_locked"] = False
+        d["has_production_counterpart"] = False
+        d["dependency_status"] = None
+
+    def _top_themes(self, d: dict[str, Any], rec: Record) -> None:
+        d["settings"] = {
+            **_tmpl("ThemeSettings"),
+            "background_color": "#F6F8FA",
+            "font_color": None,
+            "font_family": "Roboto, 'Noto Sans JP', 'Noto Sans CJK KR', sans-serif",
+            "font_source": None,
+            "primary_button_color": rec.meta["primary"],
+            "title_color": "#3A4245",
+            "tile_title_alignment": "left",
+        }
+
+
+def avatar_url(user_id: str) -> str:
+    digest = zlib.crc32(user_id.encode())
+    return f"https://www.gravatar.com/avatar/{digest:08x}?s=156&d=blank"
+
+
+@functools.cache
+def _dialect(name: str, label: str) -> dict[str, Any]:
+    return {
+        **_tmpl("Dialect"),
+        "name": name,
+        "label": label,
+        "supports_cost_estimate": name.startswith("bigquery"),
+        "cost_estimate_style": "bytes" if name.startswith("bigquery") else None,
+        "connection_tests": ["connect", "query", "tmp_db"],
+    }

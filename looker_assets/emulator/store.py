@@ -1,0 +1,345 @@
+"""All content of one emulator instance: records, render caches and mutations.
+
+Concurrency: request threads only read. Mutations take a lock, replace the affected kind's
+record dict (copy-on-write, so readers never see a dict change size under them) and bump the
+generation, which invalidates every cache (objects embed each other, e.g. a folder's name
+inside each dashboard).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+import msgspec
+
+from . import spec
+from . import values as V
+from .generate import API_USER_ID, Generator, Record
+from .kinds import KIND_NAMES, KINDS
+from .render import Indexes, Renderer
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+
+
+class ByteCache:
+    """LRU of encoded JSON, bounded by total size; entries remember their generation."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.data: OrderedDict[Any, tuple[int, bytes]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: Any, gen: int) -> bytes | None:
+        with self.lock:
+            hit = self.data.get(key)
+            if hit is None or hit[0] != gen:
+                return None
+            self.data.move_to_end(key)
+            return hit[1]
+
+    def put(self, key: Any, gen: int, value: bytes) -> None:
+        if len(value) > self.max_bytes // 4:
+            return
+        with self.lock:
+            old = self.data.pop(key, None)
+            if old is not None:
+                self.size -= len(old[1])
+            self.data[key] = (gen, value)
+            self.size += len(value)
+            while self.size > self.max_bytes and self.data:
+                _, (_, dropped) = self.data.popitem(last=False)
+                self.size -= len(dropped)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.data.clear()
+            self.size = 0
+
+
+class Store:
+    def __init__(
+        self, scale: int, seed: int, client_id: str, cache_bytes: int = 192 * 1024 * 1024
+    ) -> None:
+        self.scale = scale
+        self.seed = seed
+        self.client_id = client_id
+        self.generator = Generator(scale, seed, client_id)
+        self._records: dict[str, dict[str, Record]] = self.generator.generate()
+        self._order: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in self._records.items()}
+        self.generation = 0
+        self.lock = threading.RLock()
+        self.cache = ByteCache(cache_bytes)
+        self.renderer = Renderer(self, seed)
+        self.indexes = Indexes(self)
+        self._folder_bases: dict[str, dict[str, Any]] = {}
+        self._columns: dict[tuple[str, str], dict[str, Any]] = {}
+        self.query_cache: OrderedDict[Any, list[str]] = OrderedDict()
+        self._last_now = 0.0
+        self._max_ids: dict[str, int] = {}
+
+    # -- reading --------------------------------------------------------------------------
+
+    def records(self, kind: str) -> dict[str, Record]:
+        return self._records[kind]
+
+    def record(self, kind: str, key: str | None) -> Record | None:
+        if key is None:
+            return None
+        return self._records[kind].get(key)
+
+    def keys(self, kind: str) -> tuple[str, ...]:
+        return self._order[kind]
+
+    def detail_bytes(self, kind: str, key: str) -> bytes | None:
+        """The detail endpoint's JSON body for one object (None: no such object)."""
+        gen = self.generation
+        hit = self.cache.get((kind, key), gen)
+        if hit is not None:
+            return hit
+        rec = self._records[kind].get(key)
+        if rec is None:
+            return None
+        body = _encode(self.renderer.full(kind, rec))
+        self.cache.put((kind, key), gen, body)
+        return body
+
+    def detail_dict(self, kind: str, key: str | None) -> dict[str, Any] | None:
+        """A fresh decoded copy of the detail object (safe to embed or change)."""
+        body = self.detail_bytes(kind, key) if key is not None else None
+        return None if body is None else _decode(body)
+
+    def top(self, kind: str, key: str) -> dict[str, Any] | None:
+        """The object without its heavy properties (see KindInfo.heavy)."""
+        rec = self._records[kind].get(key)
+        return None if rec is None else self.renderer.top(kind, rec)
+
+    def row(self, kind: str, key: str, schema: str) -> dict[str, Any] | None:
+        """The object as a list operation whose rows use a smaller `schema` returns it."""
+        if schema == "LookWithDashboards":
+            top = self.top(kind, key)
+            if top is None:
+                return None
+            allowed = spec.property_set(schema)
+            out = {k: v for k, v in top.items() if k in allowed}
+            out["dashboards"] = [
+                self.row("dashboards", d, "DashboardBase")
+                for d in self.indexes.look_dashboards.get(key, ())
+            ]
+            return out
+        top = self.top(kind, key)
+        if top is None:
+            return None
+        allowed = spec.property_set(schema)
+        return {k: v for k, v in top.items() if k in allowed}
+
+    def row_bytes(self, kind: str, key: str, schema: str) -> bytes | None:
+        gen = self.generation
+        hit = self.cache.get((kind, key, schema), gen)
+        if hit is not None:
+            return hit
+        row = self.row(kind, key, schema)
+        if row is None:
+            return None
+        body = _encode(row)
+        self.cache.put((kind, key, schema), gen, body)
+        return body
+
+    def cached_row(self, kind: str, key: str, schema: str) -> dict[str, Any] | None:
+        """Rows embedded in many objects; FolderBase ones are memoised per generation."""
+        if kind == "folders" and schema == "FolderBase":
+            hit = self._folder_bases.get(key)
+            if hit is None:
+                hit = self.row(kind, key, schema)
+                if hit is not None:
+                    self._folder_bases[key] = hit
+            return hit
+        return self.row(kind, key, schema)
+
+    def column(self, kind: str, prop: str) -> dict[str, Any]:
+        """`prop` of every object of a kind (for filters and sorts), memoised per generation."""
+        cache_key = (kind, prop)
+        hit = self._columns.get(cache_key)
+        if hit is not None:
+            return hit
+        recs = self._records[kind]
+        if prop in KINDS[kind].heavy:
+            col: dict[str, Any] = dict.fromkeys(recs)
+        else:
+            # Record fields are what top() renders for them (render never overrides a field),
+            # so most columns need no rendering at all.
+            render = self.renderer.top
+            col = {
+                k: r.fields[prop] if prop in r.fields else render(kind, r).get(prop)
+                for k, r in recs.items()
+            }
+        self._columns[cache_key] = col
+        return col
+
+    def objects(self, kind: str) -> dict[str, dict[str, Any]]:
+        if kind not in KINDS:
+            raise KeyError(f"unknown kind {kind!r}; expected one of {KIND_NAMES}")
+        out: dict[str, dict[str, Any]] = {}
+        for key in self._order[kind]:
+            obj = self.detail_dict(kind, key)
+            if obj is not None:
+                out[key] = obj
+        return out
+
+    # -- mutating -------------------------------------------------------------------------
+
+    def _now(self) -> str:
+        now = max(time.time(), self._last_now + 0.001)
+        self._last_now = now
+        return V.ts(now)
+
+    def _commit(self, kind: str, recs: dict[str, Record]) -> None:
+        self._records = {**self._records, kind: recs}
+        self._order = {**self._order, kind: tuple(recs)}
+        self.generation += 1
+        self.renderer = Renderer(self, self.seed)
+        self.indexes = Indexes(self)
+        self._folder_bases = {}
+        self._columns = {}
+        self.query_cache = OrderedDict()
+        self.cache.clear()
+
+    def _require(self, kind: str, key: str) -> Record:
+        if kind not in KINDS:
+            raise KeyError(f"unknown kind {kind!r}")
+        rec = self._records[kind].get(key)
+        if rec is None:
+            raise KeyError(f"no {kind} with id {key!r}")
+        return rec
+
+    def _replace(
+        self, kind: str, rec: Record, changes: dict[str, Any], meta: dict[str, Any] | None = None
+    ) -> None:
+        if "updated_at" in spec.property_set(KINDS[kind].schema) and "updated_at" in rec.fields:
+            changes.setdefault("updated_at", self._now())
+        new = Record(rec.key, {**rec.fields, **changes}, {**rec.meta, **(meta or {})})
+        recs = dict(self._records[kind])
+        recs[rec.key] = new
+        self._commit(kind, recs)
+
+    def update(self, kind: str, key: str) -> None:
+        """Bump updated_at (where the kind has it) and change a visible field."""
+        with self.lock:
+            rec = self._require(kind, key)
+            prop = KINDS[kind].label_prop
+            old = rec.fields.get(prop)
+            version = rec.meta.get("version", 0) + 1
+            base = str(old if old is not None else prop).split(" ✎")[0]
+            changes: dict[str, Any] = {prop: f"{base} ✎{version}"}
+            if kind == "users":
+                changes["display_name"] = f"{changes[prop]} {rec.fields.get('last_name')}"
+            self._replace(kind, rec, changes, {"version": version})
+
+    def delete(self, kind: str, key: str) -> None:
+        """Hard delete: the object disappears from every list and its detail answers 404."""
+        with self.lock:
+            self._require(kind, key)
+            recs = dict(self._records[kind])
+            del recs[key]
+            self._commit(kind, recs)
+            if kind == "explores":
+                model = key.split("::", 1)[0]
+                mrec = self._records["lookml_models"].get(model)
+                if mrec is not None:
+                    meta = {**mrec.meta, "explores": [e for e in mrec.meta["explores"] if e != key]}
+                    models = dict(self._records["lookml_models"])
+                    models[model] = Record(model, dict(mrec.fields), meta)
+                    self._commit("lookml_models", models)
+
+    def create(self, kind: str) -> str:
+        """A new object of `kind` (fresh id, created/updated now); returns its id."""
+        with self.lock:
+            if kind not in KINDS:
+                raise KeyError(f"unknown kind {kind!r}")
+            gen = self.generator
+            gen.records = dict(self._records)
+            recs = self._records[kind]
+            n = len(recs) + 1
+            key = self._new_key(kind)
+            rng = V.rng_for(self.seed, "create", kind, key)
+            make = getattr(gen, {
+                "dashboards": "dashboard", "looks": "look", "lookml_models": "lookml_model",
+                "explores": "explore", "users": "user", "roles": "role", "groups": "group",
+                "permission_sets": "permission_set", "model_sets": "model_set",
+                "folders": "folder", "boards": "board", "scheduled_plans": "scheduled_plan",
+                "alerts": "alert", "user_attributes": "user_attribute",
+                "connections": "connection", "projects": "project", "themes": "theme",
+            }[kind])  # fmt: skip
+            rec = make(key, rng, n + 1000)
+            now = self._now()
+            for prop in ("created_at", "updated_at"):
+                if prop in rec.fields:
+                    rec.fields[prop] = now
+            if "deleted" in rec.fields:
+                rec.fields.update(deleted=False, deleted_at=None, deleter_id=None)
+            new = dict(recs)
+            new[key] = rec
+            self._commit(kind, new)
+            if kind == "explores":
+                model = key.split("::", 1)[0]
+                mrec = self._records["lookml_models"][model]
+                models = dict(self._records["lookml_models"])
+                models[model] = Record(
+                    model,
+                    dict(mrec.fields),
+                    {**mrec.meta, "explores": [*mrec.meta["explores"], key]},
+                )
+                self._commit("lookml_models", models)
+            return key
+
+    def _new_key(self, kind: str) -> str:
+        recs = self._records[kind]
+        if kind == "explores":
+            model = next(iter(self._records["lookml_models"]))
+            n = 1
+            while f"{model}::new_explore_{n}" in recs:
+                n += 1
+            return f"{model}::new_explore_{n}"
+        if kind in ("lookml_models", "connections", "projects"):
+            stem = {"lookml_models": "new_model", "connections": "new_connection"}.get(
+                kind, "new_project"
+            )
+            n = 1
+            while f"{stem}_{n}" in recs:
+                n += 1
+            return f"{stem}_{n}"
+        numeric = [int(k) for k in recs if k.isdigit()]
+        top = max([*numeric, self._max_ids.get(kind, 0)], default=0) + 1
+        self._max_ids[kind] = top  # ids are never reused, even after deletes
+        return str(top)
+
+    def trash(self, kind: str, key: str) -> None:
+        """Soft delete (dashboards, looks: deleted + deleted_at; boards: deleted_at)."""
+        with self.lock:
+            rec = self._require(kind, key)
+            if rec.meta.get("lookml"):
+                raise ValueError("LookML dashboards cannot be moved to the trash")
+            now = self._now()
+            if kind in ("dashboards", "looks"):
+                changes = {"deleted": True, "deleted_at": now, "deleter_id": API_USER_ID}
+            elif kind == "boards":
+                changes = {"deleted_at": now}
+            else:
+                raise ValueError(f"{kind} have no trash in Looker; use delete()")
+            changes["updated_at"] = now
+            self._replace(kind, rec, changes)
+
+    def restore(self, kind: str, key: str) -> None:
+        with self.lock:
+            rec = self._require(kind, key)
+            if kind in ("dashboards", "looks"):
+                changes: dict[str, Any] = {"deleted": False, "deleted_at": None, "deleter_id": None}
+            elif kind == "boards":
+                changes = {"deleted_at": None}
+            else:
+                raise ValueError(f"{kind} have no trash in Looker")
+            self._replace(kind, rec, changes)
