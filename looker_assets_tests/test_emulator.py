@@ -568,8 +568,13 @@ def test_admin_routes(fresh: LookerEmulator) -> None:
     assert http.call("GET", "/api/4.0/looks/1")[0] == 503
     assert http.call("GET", "/api/4.0/users/1")[0] == 200
     assert http.call("GET", "/_emulator/stats", auth=False)[0] == 200  # never faulted
-    assert http.call("PUT", "/_emulator/faults", b"{}", auth=False)[0] == 200
+    body = json.dumps({"latency_ms": 1}).encode()
+    assert http.call("PUT", "/_emulator/faults", body, auth=False)[0] == 200
+    assert fresh.faults.outage_after == 1 and fresh.faults.latency_ms == 1  # merged
+    assert http.call("POST", "/_emulator/faults/reset", b"", auth=False)[0] == 200
+    assert fresh.faults.outage_after is None and fresh.faults.latency_ms == 0
     assert http.call("GET", "/api/4.0/looks/1")[0] == 200
+    assert http.call("PUT", "/_emulator/faults", b'{"bogus": 1}', auth=False)[0] == 400
     status, _, out = http.call("GET", "/_emulator/objects/themes", auth=False)
     assert json.loads(out) == fresh.objects("themes")
 

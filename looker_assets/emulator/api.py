@@ -228,6 +228,8 @@ class Api:
                 else:
                     parts = [store.row_bytes(info.name, k, row_schema) for k in page]
                 body = b"[" + b",".join(p for p in parts if p is not None) + b"]"
+            elif (flat := self._flat_columns(info, row_schema, tree)) is not None:
+                body = _encode([{name: col[k] for name, col in flat} for k in page])
             else:
                 heavy = same and bool(tree.keys() & info.heavy)
                 rows = []
@@ -246,6 +248,21 @@ class Api:
             return Reply(200, body, headers=headers, content=True)
 
         return handler
+
+    def _flat_columns(
+        self, info: KindInfo, row_schema: str, tree: dict[str, Any]
+    ) -> list[tuple[str, dict[str, Any]]] | None:
+        """For selections like `id,updated_at` (flat, cheap properties): the columns to read
+        rows from, in schema order; None when the selection needs real objects."""
+        if any(sub is not None for sub in tree.values()) or len(tree) > 6:
+            return None
+        props = spec.properties(row_schema)
+        if not tree.keys() <= set(props):
+            return None  # unknown names: let projection decide per object
+        sample = next(iter(self.store.records(info.name).values()), None)
+        if sample is None or not tree.keys() <= sample.fields.keys():
+            return None  # derived properties: building whole columns would cost more
+        return [(p, self.store.column(info.name, p)) for p in props if p in tree]
 
     def dispatch(self, route: Route, req: Request) -> Reply:
         try:

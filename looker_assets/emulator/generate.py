@@ -548,7 +548,9 @@ class Generator:
             key = str(rng.randint(3, 2 + self._n_personal))
             return key, self._folder_owner.get(key)
         shared = self._shared_folders
-        if shared and rng.random() < 0.9:
+        # Few items sit in the Shared root itself: a huge root folder would make one
+        # folder(id) response many megabytes at large scales.
+        if shared and rng.random() < 0.98:
             return rng.choice(shared), None
         return SHARED_ROOT, None
 

@@ -115,6 +115,12 @@ class _Server(http.server.ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients that hang up mid-response (timeouts, killed workers) are routine here.
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
+
 
 class LookerEmulator:
     """A Looker API 4.0 server on 127.0.0.1 with deterministic content.
@@ -291,9 +297,13 @@ class LookerEmulator:
                 return Reply(200, _encode({"ok": True}))
             if method == "GET" and sub == "/faults":
                 return Reply(200, _encode(self._faults.to_dict()))
-            if method == "PUT" and sub == "/faults":
-                # PUT replaces the whole configuration; unspecified fields return to defaults.
-                self._faults.update({**Faults().to_dict(), **data})
+            if method in ("PUT", "PATCH") and sub == "/faults":
+                # Sets the given fields and keeps the others, like Faults.update(): a run
+                # started with --latency-ms keeps its latency when errors are switched on.
+                self._faults.update(data)
+                return Reply(200, _encode(self._faults.to_dict()))
+            if method == "POST" and sub == "/faults/reset":
+                self._faults.update(Faults().to_dict())
                 return Reply(200, _encode(self._faults.to_dict()))
             if method == "POST" and sub == "/mutate":
                 return Reply(200, _encode(self._mutate(data)))
