@@ -20,6 +20,7 @@ ADMIN_ROLE_ID = "1"
 SHARED_ROOT = "1"
 USERS_ROOT = "2"
 LOOKML_FOLDER = "lookml"
+ALWAYS_TRASHED = ("8", "21")
 
 PROJECT_NAMES = (
     "thelook", "ecommerce", "finance", "marketing", "product_analytics", "support_desk",
@@ -574,7 +575,7 @@ class Generator:
         folder_id, natural = self._content_folder(rng)
         user_id = self._owner(rng, natural)
         times = self._content_times(rng)
-        deleted = rng.random() < 0.03
+        deleted = rng.random() < 0.03 or key in ALWAYS_TRASHED  # trash exists at any scale
         explore = self.pick(rng, "explores")
         public = rng.random() < 0.05
         return Record(
@@ -614,7 +615,7 @@ class Generator:
         folder_id, natural = self._content_folder(rng)
         user_id = self._owner(rng, natural)
         times = self._content_times(rng)
-        deleted = rng.random() < 0.03
+        deleted = rng.random() < 0.03 or key in ALWAYS_TRASHED  # trash exists at any scale
         n = int(key)
         huge = n in (5, 17) or (n % 1000 == 500)
         n_el = rng.randint(150, 400) if huge else rng.choice((0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 16))
