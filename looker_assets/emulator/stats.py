@@ -18,7 +18,13 @@ class StatsSnapshot:
     by_status: dict[int, int] = field(default_factory=dict)
 
     def route(self, method: str, template: str) -> int:
-        return self.by_route.get((method.upper(), template), 0)
+        """Count for one route; the template may omit the /api/4.0 prefix, as the spec does
+        (`route("GET", "/dashboards/{dashboard_id}")`)."""
+        method = method.upper()
+        hit = self.by_route.get((method, template))
+        if hit is None and not template.startswith("/api/"):
+            hit = self.by_route.get((method, "/api/4.0" + template))
+        return hit or 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
