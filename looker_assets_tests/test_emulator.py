@@ -684,3 +684,5 @@ def test_fault_only_paths_and_constructor(monkeypatch: pytest.MonkeyPatch) -> No
         assert e.faults is faults
         assert e.stats.by_status.get(200, 0) >= 2
         assert e.stats.route("GET", "/api/4.0/looks/{look_id}") == 1
+        assert e.stats.route("GET", "/looks/{look_id}") == 1  # spec-style template
+        assert e.stats.requests == 3 and e.stats.logins == 1

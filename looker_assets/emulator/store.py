@@ -152,18 +152,20 @@ class Store:
     def cached_row(self, kind: str, key: str, schema: str) -> dict[str, Any] | None:
         """Rows embedded in many objects; FolderBase ones are memoised per generation."""
         if kind == "folders" and schema == "FolderBase":
-            hit = self._folder_bases.get(key)
+            memo = self._folder_bases  # a mutation meanwhile swaps in a new dict: no stale entry
+            hit = memo.get(key)
             if hit is None:
                 hit = self.row(kind, key, schema)
                 if hit is not None:
-                    self._folder_bases[key] = hit
+                    memo[key] = hit
             return hit
         return self.row(kind, key, schema)
 
     def column(self, kind: str, prop: str) -> dict[str, Any]:
         """`prop` of every object of a kind (for filters and sorts), memoised per generation."""
         cache_key = (kind, prop)
-        hit = self._columns.get(cache_key)
+        memo = self._columns  # captured first, like cached_row(): never store a stale column
+        hit = memo.get(cache_key)
         if hit is not None:
             return hit
         recs = self._records[kind]
@@ -177,7 +179,7 @@ class Store:
                 k: r.fields[prop] if prop in r.fields else render(kind, r).get(prop)
                 for k, r in recs.items()
             }
-        self._columns[cache_key] = col
+        memo[cache_key] = col
         return col
 
     def objects(self, kind: str) -> dict[str, dict[str, Any]]:
