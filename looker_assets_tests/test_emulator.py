@@ -184,6 +184,53 @@ def test_every_schema_property_present(emu: LookerEmulator) -> None:
             assert props <= obj.keys(), (kind, key, props - obj.keys())
 
 
+def _conform(value: Any, node: dict[str, Any], path: str, problems: list[str]) -> None:
+    """Check a value against a spec node: types, nullability, enums, nested schemas."""
+    ref = emu_spec.ref_name(node)
+    if ref is not None:
+        if value is None:
+            return  # Looker answers absent sub-objects (credentials, folder, ...) with null
+        if not isinstance(value, dict):
+            problems.append(f"{path}: {value!r} is not an object")
+            return
+        for prop, sub in emu_spec.schemas()[ref].get("properties", {}).items():
+            if prop in value:
+                _conform(value[prop], sub, f"{ref}.{prop}", problems)
+        return
+    kind = node.get("type")
+    if value is None:
+        if not node.get("nullable"):
+            problems.append(f"{path}: null but not nullable")
+        return
+    ok = {
+        "string": isinstance(value, str),
+        "integer": isinstance(value, int) and not isinstance(value, bool),
+        "number": isinstance(value, int | float) and not isinstance(value, bool),
+        "boolean": isinstance(value, bool),
+        "array": isinstance(value, list),
+        "object": isinstance(value, dict),
+    }.get(kind, True)
+    if not ok:
+        problems.append(f"{path}: {value!r} is not {kind}")
+        return
+    enum = node.get("enum")
+    for item in value if kind == "array" else [value]:
+        if enum and item not in enum:
+            problems.append(f"{path}: {item!r} not in enum")
+    if kind == "array":
+        for item in value:
+            _conform(item, node.get("items", {}), f"{path}[]", problems)
+
+
+def test_objects_conform_to_spec_types(emu: LookerEmulator) -> None:
+    problems: list[str] = []
+    for kind in emu.kinds():
+        node = {"$ref": f"#/components/schemas/{DETAIL_SCHEMAS[kind]}"}
+        for obj in emu.objects(kind).values():
+            _conform(obj, node, kind, problems)
+    assert not problems, sorted(set(problems))[:20]
+
+
 def test_kinds_and_keys(emu: LookerEmulator) -> None:
     assert emu.kinds() == [
         "dashboards", "looks", "lookml_models", "explores", "users", "roles", "groups",

@@ -429,9 +429,10 @@ class Generator:
         if system:
             name, label, typ = SYSTEM_USER_ATTRIBUTES[i]
         else:
-            name, label, typ = _numbered(CUSTOM_USER_ATTRIBUTES, i + 1)[-1], "", ""
-            base = CUSTOM_USER_ATTRIBUTES[(i - len(SYSTEM_USER_ATTRIBUTES)) % 10]
-            label, typ = base[1], base[2]
+            j = i - len(SYSTEM_USER_ATTRIBUTES)
+            name, label, typ = CUSTOM_USER_ATTRIBUTES[j % len(CUSTOM_USER_ATTRIBUTES)]
+            if j >= len(CUSTOM_USER_ATTRIBUTES):
+                name = f"{name}_{j // len(CUSTOM_USER_ATTRIBUTES) + 1}"
         hidden = not system and rng.random() < 0.2
         return Record(
             key,
