@@ -100,7 +100,7 @@ def _run_job(partition_key: str) -> tuple[list[dict[str, object]], bool]:
 def _materialization_rows(result: object) -> list[dict[str, object]]:
     rows = []
     for event in result.get_asset_materialization_events():  # type: ignore[attr-defined]
-        mat = event.asset_materialization
+        mat = event.materialization
         meta = {k: v.value for k, v in mat.metadata.items() if k != "checkpoint"}
         rows.append({"type": mat.asset_key.path[-1], **meta})
     rows.sort(key=lambda r: str(r["type"]))

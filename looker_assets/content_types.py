@@ -26,9 +26,10 @@ class ListCall:
     ref: dict[str, str] = field(default_factory=lambda: {"id": "id"})
     # Keys the listing asks for (`fields`): enough for refs, cheap to send.
     fields: str | None = None
-    # A key of the list row that changes whenever the object does (updated_at): an object
-    # whose stored copy has the same value needs no detail request. None = always fetch.
-    version: str | None = None
+    # The listing row (the keys `fields` asks for) is the object's version: when it equals the
+    # row seen when the stored copy was fetched, no detail request is needed. False = always
+    # fetch (and compare checksums).
+    versioned: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,10 @@ class ContentType:
         return self.name
 
 
+DASHBOARD_VERSION = "id,updated_at,deleted,dashboard_elements(id,look(id,updated_at))"
+LOOK_VERSION = "id,updated_at,deleted"
+
+
 def _search(path: str, sorts: str = "id") -> ListCall:
     return ListCall(path, {"sorts": sorts}, paged=True)
 
@@ -69,14 +74,16 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
     ContentType(
         code=1,
         name="dashboards",
-        # search_dashboards gives ids with updated_at (active, then trash) but omits LookML
-        # dashboards; all_dashboards lists those too (without updated_at, so always fetched).
-        # The first listing of an id wins. All of them feed dashboard(id).
+        # search_dashboards gives ids with versions (active, then trash) but omits LookML
+        # dashboards; all_dashboards lists those too (no version, so always fetched). The
+        # first listing of an id wins. All of them feed dashboard(id). A dashboard embeds the
+        # looks of its elements, which change without touching the dashboard's updated_at,
+        # so their updated_at is part of the version.
         listing=(
             ListCall("/dashboards/search", {"sorts": "id"}, paged=True,
-                     fields="id,updated_at", version="updated_at"),
+                     fields=DASHBOARD_VERSION, versioned=True),
             ListCall("/dashboards/search", {"deleted": "true", "sorts": "id"}, paged=True,
-                     fields="id,updated_at", version="updated_at"),
+                     fields=DASHBOARD_VERSION, versioned=True),
             ListCall("/dashboards", fields="id"),
         ),
         detail="/dashboards/{id}",
@@ -93,9 +100,9 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
         name="looks",
         listing=(
             ListCall("/looks/search", {"sorts": "id"}, paged=True,
-                     fields="id,updated_at", version="updated_at"),
+                     fields=LOOK_VERSION, versioned=True),
             ListCall("/looks/search", {"deleted": "true", "sorts": "id"}, paged=True,
-                     fields="id,updated_at", version="updated_at"),
+                     fields=LOOK_VERSION, versioned=True),
             ListCall("/looks", fields="id"),
         ),
         detail="/looks/{id}",

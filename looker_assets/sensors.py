@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -92,7 +93,5 @@ def build_rerun_sensor(job: dg.UnresolvedAssetJobDefinition) -> dg.SensorDefinit
     return rerun_failed_looker_syncs
 
 
-def _datetime(timestamp: float):  # noqa: ANN202 - datetime, imported lazily
-    from datetime import UTC, datetime
-
+def _datetime(timestamp: float) -> datetime | None:
     return datetime.fromtimestamp(timestamp, tz=UTC) if timestamp else None

@@ -103,12 +103,11 @@ class SyncResult:
 ProgressCallback = Callable[[Progress], None]
 
 
-def _version_check(store: ContentStore, code: int) -> Callable[[str, Any], bool]:
+def _version_check(store: ContentStore, code: int) -> Callable[[str, str], bool]:
     stored = store.versions(code)
 
-    def is_unchanged(id_: str, version: Any) -> bool:
-        current = codec.utc_timestamp(version)
-        return current is not None and stored.get(id_) == current
+    def is_unchanged(id_: str, version: str) -> bool:
+        return stored.get(id_) == version
 
     return is_unchanged
 
@@ -146,6 +145,7 @@ def run_sync(
         result.resumed = True
         result.resumed_after = len(stream.done_ids)
         state["resumes"] = int(state.get("resumes", 0)) + 1
+    stream.version_of = codec.version_digest
     if not full_refresh:
         stream.is_unchanged = _version_check(store, ct.code)
 
@@ -173,12 +173,12 @@ def run_sync(
         seen.clear()
 
     try:
-        for id_, obj in stream:
+        for id_, obj, version in stream:
             result.objects += 1
             if obj is UNCHANGED:
                 seen.append(id_)
             else:
-                row = make_row(ct, id_, obj)
+                row = make_row(ct, id_, obj, version)
                 rows.append(row)
                 batch_bytes += len(row.content_data)
             if (len(rows) >= batch_size or batch_bytes >= BATCH_MAX_BYTES

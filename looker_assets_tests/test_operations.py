@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from looker_assets import content_types
 from looker_assets.assets import IO_MANAGER_KEY, build_content_asset
-from looker_assets.checks import build_checks
+from looker_assets.checks import build_content_checks
 from looker_assets.cli import app
 from looker_assets.definitions import defs
 from looker_assets.emulator import LookerEmulator
@@ -83,12 +83,14 @@ def test_schedule_targets_every_type_for_the_day() -> None:
     schedule = defs.resolve_schedule_def("looker_daily_sync")
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
-    with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=datetime(2026, 11, 28, 2, 0, tzinfo=UTC))
-        requests = list(schedule.evaluate_tick(context).run_requests or [])
+    # No instance: instance_for_test() leaves Dagster's definitions-load state pointing at a
+    # closed instance, which breaks later materialize() calls in the same process.
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2026, 11, 28, 2, 0, tzinfo=UTC))
+    requests = list(schedule.evaluate_tick(context).run_requests or [])
     assert len(requests) == 1
-    assert requests[0].partition_key == "2026-11-27"
+    # The 02:00 tick syncs the day it runs in: the partition is the instance as of that day.
+    assert requests[0].partition_key == "2026-11-28"
     job = defs.resolve_job_def("looker_sync_job")
     assert {k.path[-1] for k in job.asset_layer.executable_asset_keys} == {
         ct.name for ct in content_types.CONTENT_TYPES}
@@ -113,8 +115,8 @@ def test_flipped_byte_fails_the_check_and_verify(fresh_emulator: LookerEmulator,
 
     def materialize_with_checks() -> dict[str, bool]:
         result = dg.materialize(
-            [build_content_asset(USERS, None), *build_checks(USERS)], partition_key=PARTITION,
-            raise_on_error=False,
+            [build_content_asset(USERS, None), build_content_checks([USERS])],
+            partition_key=PARTITION, raise_on_error=False,
             resources={"looker": looker_resource(fresh_emulator),
                        IO_MANAGER_KEY: LookerContentIOManager(path=str(db))})
         return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}

@@ -24,17 +24,18 @@ from looker_assets_tests.conftest import PARTITION, REPO, looker_resource
 DASHBOARDS = content_types.get("dashboards")
 LOOKS = content_types.get("looks")
 USERS = content_types.get("users")
-DASHBOARD_DETAIL = ("GET", "/dashboards/{dashboard_id}")
-LOOK_DETAIL = ("GET", "/looks/{look_id}")
+DASHBOARD_DETAIL = ("GET", "/api/4.0/dashboards/{dashboard_id}")
+LOOK_DETAIL = ("GET", "/api/4.0/looks/{look_id}")
 
 
 def _materialize(emu: LookerEmulator, db: Path, names: list[str], *, retry: bool = False,
+                 instance: dg.DagsterInstance | None = None,
                  **resource: object) -> dg.ExecuteInProcessResult:
     cts = [content_types.get(n) for n in names]
     assets = [build_content_asset(ct, None) for ct in cts] if not retry else [
         a for a in CONTENT_ASSETS if a.key.path[-1] in names]
     return dg.materialize(
-        assets, partition_key=PARTITION, raise_on_error=False,
+        assets, partition_key=PARTITION, raise_on_error=False, instance=instance,
         resources={"looker": looker_resource(emu, **resource),
                    IO_MANAGER_KEY: LookerContentIOManager(path=str(db))},
     )
@@ -90,8 +91,9 @@ def test_outage_mid_sync_then_resume_from_checkpoint(fresh_emulator: LookerEmula
     total = len(emu.objects("dashboards"))
     emu.faults.outage_after = total // 2
     started = time.monotonic()
+    instance = dg.DagsterInstance.ephemeral()
     failed = _materialize(emu, db, ["dashboards"], max_concurrency=2, max_attempts=3,
-                          max_retry_seconds=5, batch_size=10)
+                          max_retry_seconds=5, batch_size=10, instance=instance)
     assert not failed.success
     assert time.monotonic() - started < 60, "retries must be bounded"
     text = _error_text(failed)
@@ -101,8 +103,12 @@ def test_outage_mid_sync_then_resume_from_checkpoint(fresh_emulator: LookerEmula
         checkpoint = store.checkpoint(DASHBOARDS.code, PARTITION)
     assert 0 < len(stored_before) < total
     assert checkpoint is not None and checkpoint["status"] == "running"
-    observations = [e for e in failed.all_events if e.event_type_value == "ASSET_OBSERVATION"]
-    assert observations, "a failed step records its checkpoint as an AssetObservation"
+    observations = instance.all_logs(failed.run_id,
+                                     of_type=dg.DagsterEventType.ASSET_OBSERVATION)
+    assert len(observations) == 1, "a failed step records its checkpoint as an observation"
+    observed = observations[0].asset_observation
+    assert observed is not None
+    assert observed.metadata["checkpoint"].value["state"]["position"] is not None
 
     emu.faults.outage_after = None
     emu.reset_stats()
@@ -130,18 +136,28 @@ def test_mutations_are_stored_exactly_with_details_only_for_them(
     emu.delete("dashboards", user_defined[2])
     created = emu.create("dashboards")
     emu.update("looks", looks[0])
-    emu.delete("users", sorted(emu.objects("users"))[-1])
+    # A user who appears in no dashboard or look: Looker renders user names into content at
+    # read time without touching updated_at, which an incremental sync cannot see (README).
+    referenced = {str(o.get(k)) for kind in ("dashboards", "looks")
+                  for o in emu.objects(kind).values()
+                  for k in ("user_id", "last_updater_id", "deleter_id")}
+    emu.delete("users", next(u for u in sorted(emu.objects("users")) if u not in referenced))
     lookml = sum(1 for d in dashboards if "::" in d)
+
+    # Dashboards embed their elements' looks: changing a look changes those dashboards too.
+    embedding = {d for d, o in emu.objects("dashboards").items() if "::" not in d and any(
+        (e.get("look") or {}).get("id") == looks[0] for e in o.get("dashboard_elements") or [])}
+    changed = embedding | {user_defined[0], user_defined[1]}
 
     emu.reset_stats()
     result = _materialize(emu, db, names)
     assert result.success, _error_text(result)
     d, lk, u = (_meta(result, n) for n in names)
-    assert (d["new"], d["updated"], d["deleted"]) == (1, 2, 1)
+    assert (d["new"], d["updated"], d["deleted"]) == (1, len(changed), 1)
     assert (lk["new"], lk["updated"], lk["deleted"]) == (0, 1, 0)
     assert (u["new"], u["updated"], u["deleted"]) == (0, 0, 1)
-    # Details only for what changed (LookML dashboards carry no updated_at: always fetched).
-    assert emu.stats.route(*DASHBOARD_DETAIL) == 3 + lookml
+    # Details only for what changed (LookML dashboards have no version: always fetched).
+    assert emu.stats.route(*DASHBOARD_DETAIL) == len(changed) + 1 + lookml
     assert emu.stats.route(*LOOK_DETAIL) == 1
     assert_store_matches(db, emu, names)
     with ContentStore(db) as store:

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -157,7 +157,7 @@ class LookerClient:
     # -- session ---------------------------------------------------------------------------
 
     def _configure_session(self, session: requests.Session) -> None:
-        retry = Retry(
+        retry = _TransportRetry(
             total=self.config.transport_retries,
             connect=self.config.transport_retries,
             read=0,
@@ -168,11 +168,19 @@ class LookerClient:
             respect_retry_after_header=True,
             raise_on_status=False,
         )
+        retry.on_retry = self._on_transport_retry
         size = max(10, self.config.max_concurrency + 2)
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=size, max_retries=retry)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         session.hooks["response"].append(self._on_response)
+
+    def _on_transport_retry(self, status: int | None) -> None:
+        with self._stats_lock:
+            self.stats.retries += 1
+            self.stats.requests += 1
+            if status is not None and status >= 500:
+                self.stats.server_errors += 1
 
     def _on_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         retry_after = response.headers.get("Retry-After")
@@ -322,7 +330,8 @@ class LookerClient:
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         backoff = wait_exponential_jitter(
-            initial=self.config.retry_initial_delay, max=self.config.retry_max_delay
+            multiplier=self.config.retry_initial_delay, max=self.config.retry_max_delay,
+            jitter=self.config.retry_initial_delay
         )(state)
         if isinstance(exc, LookerRetryableError) and exc.retry_after is not None:
             return min(max(exc.retry_after, 0.0), self.config.retry_max_delay)
@@ -340,6 +349,31 @@ class LookerClient:
 
 class _Unauthorized(Exception):
     pass
+
+
+class _TransportRetry(Retry):
+    """urllib3 Retry for connect errors and 502/503/504 that leaves 429 to the application
+    layer (urllib3 would retry any 429 with Retry-After, hidden from counters and from the
+    adaptive concurrency), and reports each retry."""
+
+    on_retry: Callable[[int | None], None] | None = None
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if status_code == 429:
+            return False
+        return super().is_retry(method, status_code, has_retry_after)
+
+    def new(self, **kw: Any) -> _TransportRetry:
+        retry = super().new(**kw)
+        retry.on_retry = self.on_retry
+        return retry
+
+    def increment(self, method: str | None = None, url: str | None = None, response: Any = None,
+                  error: Exception | None = None, _pool: Any = None,
+                  _stacktrace: Any = None) -> Retry:
+        if self.on_retry is not None:
+            self.on_retry(getattr(response, "status", None))
+        return super().increment(method, url, response, error, _pool, _stacktrace)
 
 
 def _message(exc: sdk_error.SDKError) -> str:

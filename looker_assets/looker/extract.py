@@ -48,12 +48,13 @@ class ResumePoint:
 
 
 class ContentStream:
-    """Iterates (id, object) pairs of one content type exactly as Looker returned them.
+    """Iterates (id, object, version) triples of one content type exactly as Looker returned them.
 
     Detail types list ids first (cheap), then fetch details with at most `max_concurrency`
     requests in flight and at most twice that many results pending, so memory holds a set of
     ids, never a set of objects. Before iterating, the sync may set:
     - `done_ids`: ids an interrupted sync of this partition already stored (skipped);
+    - `version_of(row)`: a digest of a versioned listing row (stored with the object);
     - `is_unchanged(id, version)`: True when the stored copy is current (yields UNCHANGED);
     - `resume`: where an interrupted list-form listing stood.
     """
@@ -70,7 +71,9 @@ class ContentStream:
         self.stats = ExtractStats()
         self.total: int | None = None
         self.done_ids: set[str] = set()
-        self.is_unchanged: Callable[[str, Any], bool] | None = None
+        self.version_of: Callable[[Any], str] | None = None
+        self.is_unchanged: Callable[[str, str], bool] | None = None
+        self._versions: dict[str, str] = {}
         self.resume = ResumePoint()
         self.position = ResumePoint()
         self._seen: set[str] = set()
@@ -118,7 +121,7 @@ class ContentStream:
 
     # -- streaming -------------------------------------------------------------------------
 
-    def __iter__(self) -> Iterator[tuple[str, Any]]:
+    def __iter__(self) -> Iterator[tuple[str, Any, str | None]]:
         if self.content_type.detail is None:
             yield from self._iter_list_rows()
         else:
@@ -126,7 +129,7 @@ class ContentStream:
         self.stats.listing_complete = True
         self.stats.finished = time.monotonic()
 
-    def _iter_list_rows(self) -> Iterator[tuple[str, Any]]:
+    def _iter_list_rows(self) -> Iterator[tuple[str, Any, str | None]]:
         ct = self.content_type
         for index, call in enumerate(ct.listing):
             if index < self.resume.call:
@@ -138,9 +141,9 @@ class ContentStream:
                     id_ = _row_id(ct, row)
                     if self._first_sighting(id_):
                         self.stats.fetched += 1
-                        yield id_, row
+                        yield id_, row, None
 
-    def _iter_details(self) -> Iterator[tuple[str, Any]]:
+    def _iter_details(self) -> Iterator[tuple[str, Any, str | None]]:
         ct = self.content_type
         refs: list[dict[str, str]] = []
         for call in ct.listing:
@@ -152,12 +155,13 @@ class ContentStream:
                         id_ = ct.id_template.format_map(ref)
                         if not self._first_sighting(id_):
                             continue
-                        version = child.get(call.version) if call.version else None
-                        if (version is not None and self.is_unchanged is not None
-                                and self.is_unchanged(id_, version)):
-                            self.stats.skipped_unchanged += 1
-                            yield id_, UNCHANGED
-                            continue
+                        if call.versioned and self.version_of is not None:
+                            version = self.version_of(child)
+                            if self.is_unchanged is not None and self.is_unchanged(id_, version):
+                                self.stats.skipped_unchanged += 1
+                                yield id_, UNCHANGED, version
+                                continue
+                            self._versions[id_] = version
                         refs.append(ref)
         self.total = len(refs) + self.stats.skipped_unchanged
         yield from self._fetch_all(refs)
@@ -173,7 +177,8 @@ class ContentStream:
         except LookerNotFound:
             return id_, _GONE
 
-    def _fetch_all(self, refs: list[dict[str, str]]) -> Iterator[tuple[str, Any]]:
+    def _fetch_all(self, refs: list[dict[str, str]],
+                   ) -> Iterator[tuple[str, Any, str | None]]:
         window = self.max_concurrency * 2
         with ThreadPoolExecutor(self.max_concurrency,
                                 thread_name_prefix=f"looker-{self.content_type.name}") as pool:
@@ -187,12 +192,13 @@ class ContentStream:
                     done, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for future in done:
                         id_, obj = future.result()
+                        version = self._versions.pop(id_, None)
                         if obj is _GONE:
                             # Deleted between list and detail: gone, not an error, not seen.
                             self.stats.gone += 1
                             continue
                         self.stats.fetched += 1
-                        yield id_, obj
+                        yield id_, obj, version
             finally:
                 for future in pending:
                     future.cancel()

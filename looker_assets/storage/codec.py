@@ -35,6 +35,11 @@ def checksum(blob: bytes) -> str:
     return hashlib.blake2b(blob, digest_size=16).hexdigest()
 
 
+def version_digest(listing_row: Any) -> str:
+    """A short digest of a listing row: equal rows mean an unchanged object."""
+    return hashlib.blake2b(_msgpack_encoder.encode(listing_row), digest_size=12).hexdigest()
+
+
 def utc_timestamp(value: Any) -> str | None:
     """Looker's timestamp as ISO 8601 UTC text, or None when absent or unreadable.
 

@@ -18,7 +18,8 @@ def _text(obj: dict[str, Any], key: str | None) -> str | None:
     return str(value)
 
 
-def make_row(content_type: ContentType, id_: str, obj: Any) -> Row:
+def make_row(content_type: ContentType, id_: str, obj: Any, source_version: str | None = None,
+             ) -> Row:
     """Encode `obj` once and read its metadata; the object itself is kept exactly as given."""
     blob = codec.encode(obj)
     fields = obj if isinstance(obj, dict) else {}
@@ -29,6 +30,7 @@ def make_row(content_type: ContentType, id_: str, obj: Any) -> Row:
         owner_email=_text(fields, content_type.owner_email_field),
         created_at=codec.utc_timestamp(fields.get(content_type.created_field or "")),
         updated_at=codec.utc_timestamp(fields.get(content_type.updated_field or "")),
+        source_version=source_version,
         content_data=blob,
         checksum=codec.checksum(blob),
     )

@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS content_items (
     updated_at   TEXT,
     synced_at    TEXT NOT NULL,
     deleted_at   TEXT,
+    source_version TEXT,
     content_size INTEGER NOT NULL,
     checksum     TEXT NOT NULL,
     content_data BLOB NOT NULL,

@@ -33,6 +33,7 @@ class Row:
     owner_email: str | None
     created_at: str | None
     updated_at: str | None
+    source_version: str | None
     content_data: bytes
     checksum: str
 
@@ -170,32 +171,40 @@ class ContentStore:
         conn.execute("BEGIN IMMEDIATE")
         try:
             known = self._checksums(content_type, [r.id for r in rows])
-            inserts, updates = [], []
+            inserts, updates, versions = [], [], []
             for r in rows:
                 counts.bytes += len(r.content_data)
                 previous = known.get(r.id)
                 values = (r.name, r.owner_id, r.owner_email, r.created_at, r.updated_at,
-                          synced_at, len(r.content_data), r.checksum, r.content_data)
+                          synced_at, r.source_version, len(r.content_data), r.checksum,
+                          r.content_data)
                 if previous is None:
                     counts.new += 1
                     inserts.append((content_type, r.id, *values))
-                elif previous != r.checksum:
+                elif previous[0] != r.checksum:
                     counts.updated += 1
                     updates.append((*values, content_type, r.id))
                 else:
                     counts.unchanged += 1
+                    if previous[1] != r.source_version:
+                        versions.append((r.source_version, content_type, r.id))
             counts.unchanged += len(seen_ids)
             conn.executemany(
                 "INSERT INTO content_items (content_type, id, name, owner_id, owner_email, "
-                "created_at, updated_at, synced_at, content_size, checksum, content_data) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "created_at, updated_at, synced_at, source_version, content_size, checksum, "
+                "content_data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 inserts,
             )
             conn.executemany(
                 "UPDATE content_items SET name = ?, owner_id = ?, owner_email = ?, "
-                "created_at = ?, updated_at = ?, synced_at = ?, content_size = ?, checksum = ?, "
-                "content_data = ? WHERE content_type = ? AND id = ?",
+                "created_at = ?, updated_at = ?, synced_at = ?, source_version = ?, "
+                "content_size = ?, checksum = ?, content_data = ? "
+                "WHERE content_type = ? AND id = ?",
                 updates,
+            )
+            conn.executemany(
+                "UPDATE content_items SET source_version = ? WHERE content_type = ? AND id = ?",
+                versions,
             )
             conn.executemany(
                 "INSERT OR IGNORE INTO sync_progress (content_type, partition_key, id) "
@@ -211,24 +220,25 @@ class ContentStore:
             raise
         return counts
 
-    def _checksums(self, content_type: int, ids: list[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
+    def _checksums(self, content_type: int, ids: list[str],
+                   ) -> dict[str, tuple[str, str | None]]:
+        found: dict[str, tuple[str, str | None]] = {}
         # SQLite's default limit on bound variables is 32766; stay well below it.
         for start in range(0, len(ids), 900):
             chunk = ids[start : start + 900]
             marks = ",".join("?" * len(chunk))
-            found.update(self.conn.execute(
-                f"SELECT id, checksum FROM content_items "
-                f"WHERE content_type = ? AND id IN ({marks})",
-                (content_type, *chunk),
-            ))
+            for id_, checksum, version in self.conn.execute(
+                    f"SELECT id, checksum, source_version FROM content_items "
+                    f"WHERE content_type = ? AND id IN ({marks})",
+                    (content_type, *chunk)):
+                found[id_] = (checksum, version)
         return found
 
     def versions(self, content_type: int) -> dict[str, str]:
-        """id -> stored updated_at of every row of the type that has one."""
+        """id -> the listing version its stored copy was fetched at, where there is one."""
         return dict(self.conn.execute(
-            "SELECT id, updated_at FROM content_items "
-            "WHERE content_type = ? AND updated_at IS NOT NULL",
+            "SELECT id, source_version FROM content_items "
+            "WHERE content_type = ? AND source_version IS NOT NULL",
             (content_type,),
         ))
 
