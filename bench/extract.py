@@ -154,7 +154,7 @@ def main() -> None:
 
     header = (f"{'type':<16}{'objects':>8}{'requests':>9}{'seconds':>9}{'obj/s':>9}"
               f"{'RSS MB':>8}  | {'base s':>8}{'base obj/s':>11}{'base req':>9}{'speed-up':>9}")
-    print(header)
+    print(header, flush=True)
     print("-" * len(header))
     for name, row in ours.items():
         rate = row["objects"] / row["seconds"] if row["seconds"] else 0.0

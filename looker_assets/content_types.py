@@ -56,6 +56,9 @@ class ContentType:
     updated_field: str | None = None
     description: str = ""
     references: tuple[Reference, ...] = ()
+    # Looker permissions the API user needs to see every object of the type (checked before
+    # a sync; "administer" = an admin role).
+    permissions: tuple[str, ...] = ()
 
     @property
     def asset_name(self) -> str:
@@ -74,6 +77,7 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
     ContentType(
         code=1,
         name="dashboards",
+        permissions=("access_data", "see_user_dashboards", "see_lookml_dashboards"),
         # search_dashboards gives ids with versions (active, then trash) but omits LookML
         # dashboards; all_dashboards lists those too (no version, so always fetched). The
         # first listing of an id wins. All of them feed dashboard(id). A dashboard embeds the
@@ -97,7 +101,8 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
     ),
     ContentType(
         code=2,
-        name="looks",
+        name="looks", permissions=("access_data", "see_looks"),
+
         listing=(
             ListCall("/looks/search", {"sorts": "id"}, paged=True,
                      fields=LOOK_VERSION, versioned=True),
@@ -115,14 +120,16 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
     ),
     ContentType(
         code=3,
-        name="lookml_models",
+        name="lookml_models", permissions=("see_lookml",),
+
         listing=(ListCall("/lookml_models", paged=True),),
         id_template="{name}",
         description="LookML models (all_lookml_models rows carry the detail schema).",
     ),
     ContentType(
         code=4,
-        name="explores",
+        name="explores", permissions=("see_lookml", "explore"),
+
         listing=(
             ListCall("/lookml_models", paged=True, expand="explores",
                      ref={"model": "parent.name", "explore": "name"},
@@ -134,25 +141,31 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
     ),
     ContentType(
         code=5,
-        name="users",
+        name="users", permissions=("see_users",),
+
         listing=(ListCall("/users", {"sorts": "id"}, paged=True),),
         name_field="display_name",
         owner_email_field="email",
         description="Users (all_users rows carry the detail schema).",
     ),
-    ContentType(code=6, name="roles", listing=(_search("/roles/search"),),
+    ContentType(code=6, name="roles", permissions=("administer",),
+         listing=(_search("/roles/search"),),
                 description="Roles with their permission and model sets.",
                 references=(Reference("permission_set_id", "permission_sets"),
                             Reference("model_set_id", "model_sets"))),
-    ContentType(code=7, name="groups", listing=(ListCall("/groups", {"sorts": "id"}, paged=True),),
+    ContentType(code=7, name="groups", permissions=("see_users",),
+         listing=(ListCall("/groups", {"sorts": "id"}, paged=True),),
                 description="Groups."),
-    ContentType(code=8, name="permission_sets", listing=(_search("/permission_sets/search"),),
+    ContentType(code=8, name="permission_sets", permissions=("administer",),
+         listing=(_search("/permission_sets/search"),),
                 description="Permission sets."),
-    ContentType(code=9, name="model_sets", listing=(_search("/model_sets/search"),),
+    ContentType(code=9, name="model_sets", permissions=("administer",),
+         listing=(_search("/model_sets/search"),),
                 description="Model sets."),
     ContentType(
         code=10,
-        name="folders",
+        name="folders", permissions=("access_data",),
+
         listing=(_search("/folders/search"),),
         owner_field="creator_id",
         created_field="created_at",
@@ -160,7 +173,8 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
     ),
     ContentType(
         code=11,
-        name="boards",
+        name="boards", permissions=("access_data",),
+
         listing=(_search("/boards/search"),),
         name_field="title",
         owner_field="user_id",
@@ -170,7 +184,8 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
     ),
     ContentType(
         code=12,
-        name="scheduled_plans",
+        name="scheduled_plans", permissions=("see_schedules",),
+
         listing=(ListCall("/scheduled_plans", {"all_users": "true"}),),
         owner_field="user_id",
         created_field="created_at",
@@ -180,25 +195,30 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
     ),
     ContentType(
         code=13,
-        name="alerts",
+        name="alerts", permissions=("see_alerts", "administer"),
+
         listing=(ListCall("/alerts/search", {"all_owners": "true"}, paged=True),),
         name_field="custom_title",
         owner_field="owner_id",
         description="Every owner's alerts (search_alerts(all_owners=true)).",
     ),
-    ContentType(code=14, name="user_attributes", listing=(ListCall("/user_attributes"),),
+    ContentType(code=14, name="user_attributes", permissions=("administer",),
+         listing=(ListCall("/user_attributes"),),
                 description="User attributes."),
     ContentType(
         code=15,
-        name="connections",
+        name="connections", permissions=("administer",),
+
         listing=(ListCall("/connections"),),
         id_template="{name}",
         created_field="created_at",
         description="Database connections, keyed by name.",
     ),
-    ContentType(code=16, name="projects", listing=(ListCall("/projects"),),
+    ContentType(code=16, name="projects", permissions=("see_lookml", "develop"),
+         listing=(ListCall("/projects"),),
                 description="LookML projects."),
-    ContentType(code=17, name="themes", listing=(ListCall("/themes"),),
+    ContentType(code=17, name="themes", permissions=("administer",),
+         listing=(ListCall("/themes"),),
                 description="Themes."),
 )
 

@@ -11,6 +11,7 @@ from pydantic import Field
 from looker_assets import content_types, progress
 from looker_assets.looker.errors import LookerAuthError, LookerError, LookerResponseError
 from looker_assets.looker.extract import ContentStream
+from looker_assets.looker.preflight import run_preflight
 from looker_assets.settings import database_path
 from looker_assets.storage.store import ContentStore, StoreError
 from looker_assets.sync import Progress, run_sync
@@ -69,6 +70,12 @@ class LookerContentIOManager(dg.ConfigurableIOManager):
                 )
 
             try:
+                checked = run_preflight(obj.client)
+                missing = checked.missing(obj.content_type.permissions)
+                if missing:
+                    context.log.warning(
+                        f"{obj.content_type.name} will be incomplete: the API user "
+                        f"{checked.api_user_id} lacks {', '.join(missing)}")
                 result = run_sync(obj, store, partition, progress=report, progress_every=0.25)
             except LookerError as exc:
                 # Record where the sync stopped: the next attempt resumes from there.
@@ -93,6 +100,8 @@ class LookerContentIOManager(dg.ConfigurableIOManager):
             metadata["database"] = dg.MetadataValue.path(str(store.path))
             metadata["partition"] = partition
             metadata["checkpoint"] = dg.MetadataValue.json(result.checkpoint)
+            metadata.update(checked.metadata())
+            metadata["missing_permissions"] = ", ".join(missing) or "none"
             context.add_output_metadata(metadata)
 
     def load_input(self, context: dg.InputContext) -> Iterator[Any]:

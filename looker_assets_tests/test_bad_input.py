@@ -115,3 +115,21 @@ def test_unknown_content_type_lists_valid_names(name: str) -> None:
     with pytest.raises(content_types.UnknownContentType) as info:
         content_types.get(name)
     assert "dashboards" in str(info.value) and "scheduled_plans" in str(info.value)
+
+
+def test_preflight_names_missing_permissions(fresh_emulator: LookerEmulator,
+                                             tmp_path: Path) -> None:
+    from looker_assets.looker.preflight import run_preflight
+
+    client = looker_resource(fresh_emulator).get_client()
+    checked = run_preflight(client)
+    assert checked.looker_release and checked.api_user_id
+    assert checked.all_access and checked.missing(USERS.permissions) == []
+    # The same user without an admin role: what a non-admin backup would miss is named.
+    checked.all_access = False
+    checked.permissions.discard("see_users")
+    assert checked.missing(USERS.permissions) == ["see_users"]
+    result = _run(looker_resource(fresh_emulator), tmp_path / "db.sqlite")
+    meta = result.get_asset_materialization_events()[0].materialization.metadata
+    assert meta["looker_release"].value == checked.looker_release
+    assert meta["missing_permissions"].value == "none"

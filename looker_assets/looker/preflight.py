@@ -1,0 +1,58 @@
+"""Before a sync: which Looker this is, who the API user is, and what it may see.
+
+A backup made by a user without, say, see_users is silently incomplete on real Looker (the
+listings just return less), so the missing permissions are named with the content types they
+leave incomplete.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from looker_assets.looker.client import LookerClient
+from looker_assets.looker.errors import LookerError
+
+ADMIN = "administer"
+
+
+@dataclass
+class Preflight:
+    looker_release: str | None = None
+    api_user_id: str | None = None
+    api_user_email: str | None = None
+    all_access: bool = False
+    permissions: set[str] = field(default_factory=set)
+    problems: list[str] = field(default_factory=list)
+
+    def missing(self, required: tuple[str, ...]) -> list[str]:
+        if self.all_access:
+            return []
+        return [p for p in required if p not in self.permissions]
+
+    def metadata(self) -> dict[str, Any]:
+        return {"looker_release": self.looker_release or "unknown",
+                "api_user": f"{self.api_user_id} {self.api_user_email or ''}".strip(),
+                "api_user_all_access": self.all_access}
+
+
+def run_preflight(client: LookerClient) -> Preflight:
+    """Three cheap requests: versions, the API user, its roles' permission sets."""
+    result = Preflight()
+    try:
+        versions = client.get_json("/versions")
+        result.looker_release = (versions or {}).get("looker_release_version")
+    except LookerError as exc:
+        result.problems.append(f"versions: {exc}")
+    me = client.get_json("/user", {"fields": "id,email,role_ids"})
+    result.api_user_id = None if me.get("id") is None else str(me["id"])
+    result.api_user_email = me.get("email")
+    role_ids = [str(r) for r in me.get("role_ids") or []]
+    if role_ids:
+        roles = client.get_json("/roles", {"ids": ",".join(role_ids),
+                                           "fields": "id,permission_set(all_access,permissions)"})
+        for role in roles or []:
+            pset = role.get("permission_set") or {}
+            result.all_access |= bool(pset.get("all_access"))
+            result.permissions.update(pset.get("permissions") or [])
+    return result
