@@ -15,25 +15,25 @@ REPO = Path(__file__).resolve().parent.parent
 PARTITION = "2026-11-27"
 
 
-@pytest.fixture(scope="session")
-def emulator() -> Iterator[LookerEmulator]:
-    """A small instance shared by the read-only tests (tests that mutate make their own)."""
-    emu = LookerEmulator(scale=600, seed=7, faults=Faults())
+def _serve(scale: int, seed: int) -> Iterator[LookerEmulator]:
+    emu = LookerEmulator(scale=scale, seed=seed, faults=Faults())
     emu.start(host="127.0.0.1", port=0)
     try:
         yield emu
     finally:
         emu.stop()
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[LookerEmulator]:
+    """A small instance shared by the read-only tests (tests that mutate make their own)."""
+    yield from _serve(600, 7)
 
 
 @pytest.fixture
 def fresh_emulator() -> Iterator[LookerEmulator]:
-    emu = LookerEmulator(scale=300, seed=11, faults=Faults())
-    emu.start(host="127.0.0.1", port=0)
-    try:
-        yield emu
-    finally:
-        emu.stop()
+    """An instance of the test's own, free to mutate and to inject faults into."""
+    yield from _serve(300, 11)
 
 
 def looker_resource(emu: LookerEmulator, **overrides: object) -> LookerResource:
