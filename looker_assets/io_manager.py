@@ -76,6 +76,8 @@ class LookerContentIOManager(dg.ConfigurableIOManager):
                     context.log.warning(
                         f"{obj.content_type.name} will be incomplete: the API user "
                         f"{checked.api_user_id} lacks {', '.join(missing)}")
+                for problem in checked.problems:
+                    context.log.warning(f"pre-flight: {problem}")
                 result = run_sync(obj, store, partition, progress=report, progress_every=0.25)
             except LookerError as exc:
                 # Record where the sync stopped: the next attempt resumes from there.

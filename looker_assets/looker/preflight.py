@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from looker_assets.looker.client import LookerClient
-from looker_assets.looker.errors import LookerError
+from looker_assets.looker.errors import LookerAuthError, LookerError, LookerResponseError
 
 ADMIN = "administer"
 
@@ -24,16 +24,18 @@ class Preflight:
     all_access: bool = False
     permissions: set[str] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
+    known: bool = True
 
     def missing(self, required: tuple[str, ...]) -> list[str]:
-        if self.all_access:
+        if self.all_access or not self.known:
             return []
         return [p for p in required if p not in self.permissions]
 
     def metadata(self) -> dict[str, Any]:
         return {"looker_release": self.looker_release or "unknown",
                 "api_user": f"{self.api_user_id} {self.api_user_email or ''}".strip(),
-                "api_user_all_access": self.all_access}
+                "api_user_all_access": self.all_access,
+                "preflight_problems": "; ".join(self.problems) or "none"}
 
 
 def run_preflight(client: LookerClient) -> Preflight:
@@ -48,11 +50,18 @@ def run_preflight(client: LookerClient) -> Preflight:
     result.api_user_id = None if me.get("id") is None else str(me["id"])
     result.api_user_email = me.get("email")
     role_ids = [str(r) for r in me.get("role_ids") or []]
-    if role_ids:
+    if not role_ids:
+        return result
+    try:
         roles = client.get_json("/roles", {"ids": ",".join(role_ids),
                                            "fields": "id,permission_set(all_access,permissions)"})
-        for role in roles or []:
-            pset = role.get("permission_set") or {}
-            result.all_access |= bool(pset.get("all_access"))
-            result.permissions.update(pset.get("permissions") or [])
+    except (LookerAuthError, LookerResponseError) as exc:
+        # A non-admin may not read roles: then the permissions are unknown, not missing.
+        result.problems.append(f"could not read the API user's roles: {exc}")
+        result.known = False
+        return result
+    for role in roles or []:
+        pset = role.get("permission_set") or {}
+        result.all_access |= bool(pset.get("all_access"))
+        result.permissions.update(pset.get("permissions") or [])
     return result
