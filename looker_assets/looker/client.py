@@ -249,12 +249,9 @@ class LookerClient:
             before_sleep=self._before_retry,
         )
 
-    def get_raw(self, path: str, params: Mapping[str, Any] | None = None) -> str:
-        """GET `path` (relative to /api/4.0) and return the body text, retrying what is worth it."""
-        return self._retrying()(self._get_once, path, params)
-
     def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
-        """GET `path` and decode its JSON (every key, every null, in the server's order)."""
+        """GET `path` (relative to /api/4.0) and decode its JSON (every key, every null, in the
+        server's order), retrying what is worth retrying."""
         return self._retrying()(self._get_json_once, path, params)
 
     def _get_json_once(self, path: str, params: Mapping[str, Any] | None) -> Any:
