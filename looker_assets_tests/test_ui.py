@@ -14,7 +14,8 @@ user selects two partitioned assets, clicks "Materialize selected…", picks one
 4. `LaunchPipelineExecution` with `executionParamsForAssetJob(...)`: the assets, their checks in
    that job, the partition's tags plus `dagster/from_ui=true`.
 
-Screenshots go to docs/ (the README shows them). Everything talks to 127.0.0.1 only.
+Screenshots go to docs/ (the README shows them) with LOOKER_ASSETS_UPDATE_SCREENSHOTS=1.
+Everything talks to 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -53,8 +54,12 @@ KEYS = [{"path": ["looker", name]} for name in TYPES]
 ALL_TYPES = ("alerts", "boards", "connections", "dashboards", "explores", "folders", "groups",
              "lookml_models", "looks", "model_sets", "permission_sets", "projects", "roles",
              "scheduled_plans", "themes", "user_attributes", "users")
-SHOT_GRAPH = REPO / "docs" / "ui-asset-graph.png"
-SHOT_USERS = REPO / "docs" / "ui-asset-users.png"
+# The README's screenshots are refreshed only on request (they change with every run's times);
+# otherwise they go to a temporary folder, still taken and checked.
+SHOTS = (REPO / "docs" if os.environ.get("LOOKER_ASSETS_UPDATE_SCREENSHOTS") == "1"
+         else Path(os.environ.get("TMPDIR", "/tmp")) / "looker_assets_ui")
+SHOT_GRAPH = SHOTS / "ui-asset-graph.png"
+SHOT_USERS = SHOTS / "ui-asset-users.png"
 
 # -- the UI's GraphQL documents (ui-core/src/assets/LaunchAssetExecutionButton.tsx,
 #    launchpad/ConfigFetch.tsx, runs/RunUtils.tsx), trimmed to the fields the logic reads -------
@@ -406,7 +411,7 @@ def test_browser_shows_asset_graph_and_asset_page(dagster_dev: DagsterDev,
             outside.append(url)
             route.abort()
 
-    SHOT_GRAPH.parent.mkdir(exist_ok=True)
+    SHOT_GRAPH.parent.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
                                      timeout=30_000)
