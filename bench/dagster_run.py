@@ -3,8 +3,8 @@
     uv run python bench/dagster_run.py [--scale 10000] [--latency-ms 20]
 
 The same command CI and operators run, against the emulator in its own process, once per
-executor configuration (the job's default executor accepts each at run time): wall seconds,
-requests, objects/s. Figures only; nothing asserted.
+executor (LOOKER_ASSETS_EXECUTOR and its run config): wall seconds, requests, objects/s.
+Figures only; nothing asserted.
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ from pathlib import Path
 from looker_assets.emulator.subprocess_runner import EmulatorProcess
 
 REPO = Path(__file__).resolve().parent.parent
+# label -> (LOOKER_ASSETS_EXECUTOR, executor run config)
 EXECUTORS = {
-    "in_process": {"in_process": {}},
-    "multiprocess x2 (default)": {"multiprocess": {"max_concurrent": 2}},
-    "multiprocess x4": {"multiprocess": {"max_concurrent": 4}},
+    "in_process (default)": ("in_process", {}),
+    "multiprocess x2": ("multiprocess", {"max_concurrent": 2}),
+    "multiprocess x4": ("multiprocess", {"max_concurrent": 4}),
 }
 
 
@@ -40,7 +41,7 @@ def main() -> None:
           f"{os.cpu_count()} cores", flush=True)
     dagster = Path(sys.executable).parent / "dagster"
     with EmulatorProcess(scale=args.scale, latency_ms=args.latency_ms) as emu:
-        for label, executor in EXECUTORS.items():
+        for label, (executor, executor_config) in EXECUTORS.items():
             with tempfile.TemporaryDirectory() as tmp:
                 home = Path(tmp) / "home"
                 home.mkdir()
@@ -49,13 +50,13 @@ def main() -> None:
                 env = {**os.environ, "DAGSTER_HOME": str(home), "LOOKER_ASSETS_DB": str(db),
                        "LOOKERSDK_BASE_URL": emu.url, "LOOKERSDK_CLIENT_ID": "emulator-client",
                        "LOOKERSDK_CLIENT_SECRET": "emulator-secret",
-                       "LOOKERSDK_VERIFY_SSL": "false"}
+                       "LOOKERSDK_VERIFY_SSL": "false", "LOOKER_ASSETS_EXECUTOR": executor}
                 emu.admin("POST", "stats/reset")
                 started = time.perf_counter()
                 proc = subprocess.run(
                     [str(dagster), "asset", "materialize", "-m", "looker_assets", "--select",
                      "*", "--partition", args.partition, "--config-json",
-                     json.dumps({"execution": {"config": executor}})],
+                     json.dumps({"execution": {"config": executor_config}})],
                     env=env, cwd=tmp, capture_output=True, text=True)
                 seconds = time.perf_counter() - started
                 requests = emu.admin("GET", "stats")["requests"]
