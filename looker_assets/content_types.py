@@ -30,6 +30,9 @@ class ListCall:
     # row seen when the stored copy was fetched, no detail request is needed. False = always
     # fetch (and compare checksums).
     versioned: bool = False
+    # Rows per page when rows are known to be large (else the resource's page_size); pages
+    # that still come back large shrink further on their own.
+    page_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -166,7 +169,8 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
         code=10,
         name="folders", permissions=("access_data",),
 
-        listing=(_search("/folders/search"),),
+        # Folder rows embed every dashboard and look of the folder: smaller pages.
+        listing=(ListCall("/folders/search", {"sorts": "id"}, paged=True, page_size=100),),
         owner_field="creator_id",
         created_field="created_at",
         description="Folders, personal ones included (search_folders rows are Folder objects).",

@@ -254,8 +254,14 @@ class LookerClient:
         server's order), retrying what is worth retrying."""
         return self._retrying()(self._get_json_once, path, params)
 
+    @property
+    def last_body_size(self) -> int:
+        """Length of the body the calling thread received last (0 before any)."""
+        return getattr(self._local, "body_size", 0)
+
     def _get_json_once(self, path: str, params: Mapping[str, Any] | None) -> Any:
         body = self._get_once(path, params)
+        self._local.body_size = len(body)
         try:
             return msgspec.json.decode(body)
         except msgspec.DecodeError as exc:

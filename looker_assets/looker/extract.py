@@ -21,6 +21,10 @@ from looker_assets.looker.errors import LookerNotFound, LookerResponseError
 # Yielded instead of an object when the listing proves the stored copy is current.
 UNCHANGED: Any = type("Unchanged", (), {"__repr__": lambda self: "UNCHANGED"})()
 _GONE = object()
+# A page's JSON above this shrinks the next pages' limit (decoded, it is several times larger).
+PAGE_TARGET_BYTES = 4 * 2**20
+MIN_PAGE = 10
+WINDOW_FACTOR = 2
 
 
 @dataclass
@@ -68,6 +72,8 @@ class ContentStream:
         self.max_concurrency = max(1, max_concurrency)
         self.batch_size = batch_size
         self.full_refresh = full_refresh
+        # Results pending at most: the workers keep fetching while a batch commits.
+        self.window = self.max_concurrency * WINDOW_FACTOR
         self.stats = ExtractStats()
         self.total: int | None = None
         self.done_ids: set[str] = set()
@@ -91,15 +97,20 @@ class ContentStream:
         if not call.paged:
             yield 0, self._rows(call, self.client.get_json(call.path, params))
             return
-        offset = start
+        offset, limit = start, min(self.page_size, call.page_size or self.page_size)
         while True:
             page = self._rows(call, self.client.get_json(
-                call.path, {**params, "limit": self.page_size, "offset": offset}))
+                call.path, {**params, "limit": limit, "offset": offset}))
+            size = self.client.last_body_size
             yield offset, page
             # Stop on a short page; X-Total-Count is optional in Looker, so not relied on.
-            if len(page) < self.page_size:
+            if len(page) < limit:
                 return
             offset += len(page)
+            if size > PAGE_TARGET_BYTES:
+                # Rows that embed much (folders carry their dashboards and looks): smaller
+                # pages, so a page of decoded rows stays a few tens of MB.
+                limit = max(MIN_PAGE, limit * PAGE_TARGET_BYTES // size)
 
     def _rows(self, call: ListCall, body: Any) -> list[Any]:
         self.stats.pages += 1
@@ -179,7 +190,7 @@ class ContentStream:
 
     def _fetch_all(self, refs: list[dict[str, str]],
                    ) -> Iterator[tuple[str, Any, str | None]]:
-        window = self.max_concurrency * 2
+        window = self.window
         with ThreadPoolExecutor(self.max_concurrency,
                                 thread_name_prefix=f"looker-{self.content_type.name}") as pool:
             pending: set[Future[tuple[str, Any]]] = set()

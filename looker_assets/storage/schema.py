@@ -10,7 +10,9 @@ SCHEMA_VERSION = 1
 CONNECTION_PRAGMAS = (
     "PRAGMA busy_timeout = 30000",
     "PRAGMA synchronous = NORMAL",
-    "PRAGMA cache_size = -65536",
+    # 16 MB, not 64: a sync writes once and reads by streaming, so a large cache buys nothing,
+    # and at 64 MB the step's RSS grew by ~150 MB (bench: 9,000 dashboards, 360 -> 210 MB).
+    "PRAGMA cache_size = -16384",
     "PRAGMA foreign_keys = ON",
 )
 
