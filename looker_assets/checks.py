@@ -4,8 +4,9 @@
 - reconciliation: the active count equals what the completed sync handled from Looker's listing;
 - references (warning): objects point at folders, sets, dashboards and looks that are stored.
 
-All checks live in one subsettable multi-asset check: one step per run instead of one per
-check, since a step costs a process start (about 1.5 s here) and the checks take milliseconds.
+Each content type's checks are one subsettable multi-asset check: one step per type, not per
+check (a step costs a process start under the multiprocess executor), and not one for all types
+(a step downstream of every asset would be skipped when any one type fails).
 """
 
 from collections.abc import Callable, Iterator, Sequence
@@ -84,7 +85,9 @@ def build_content_checks(types: Sequence[ContentType] = CONTENT_TYPES) -> dg.Ass
             specs.append(spec)
             by_key[spec.key] = (ct, fn)
 
-    @dg.multi_asset_check(specs=specs, can_subset=True, name="looker_content_checks",
+    name = "looker_checks" if len(types) != 1 else f"looker_{types[0].name}_checks"
+
+    @dg.multi_asset_check(specs=specs, can_subset=True, name=name,
                           required_resource_keys={IO_MANAGER_KEY})
     def looker_content_checks(context: dg.AssetCheckExecutionContext,
                               ) -> Iterator[dg.AssetCheckResult]:
@@ -99,4 +102,6 @@ def build_content_checks(types: Sequence[ContentType] = CONTENT_TYPES) -> dg.Ass
     return looker_content_checks
 
 
-CONTENT_CHECKS: list[dg.AssetChecksDefinition] = [build_content_checks()]
+CONTENT_CHECKS: list[dg.AssetChecksDefinition] = [
+    build_content_checks([ct]) for ct in CONTENT_TYPES
+]

@@ -50,6 +50,9 @@ class ContentType:
     listing: tuple[ListCall, ...]
     # Detail path template filled from a ref; None = the list rows are stored as they come.
     detail: str | None = None
+    # The single-object endpoint (filled from the id's parts), used to confirm that an object
+    # a listing lacked is really gone before it is soft-deleted. Defaults to `detail`.
+    lookup: str | None = None
     # How the stored id is made from the ref (detail types) or from the row (list types).
     id_template: str = "{id}"
     name_field: str | None = "name"
@@ -66,6 +69,12 @@ class ContentType:
     @property
     def asset_name(self) -> str:
         return self.name
+
+    @property
+    def lookup_path(self) -> str:
+        path = self.lookup or self.detail
+        assert path is not None, f"{self.name} has no single-object endpoint"
+        return path
 
 
 DASHBOARD_VERSION = "id,updated_at,deleted,dashboard_elements(id,look(id,updated_at))"
@@ -87,10 +96,20 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
         # looks of its elements, which change without touching the dashboard's updated_at,
         # so their updated_at is part of the version.
         listing=(
-            ListCall("/dashboards/search", {"sorts": "id"}, paged=True,
-                     fields=DASHBOARD_VERSION, versioned=True),
-            ListCall("/dashboards/search", {"deleted": "true", "sorts": "id"}, paged=True,
-                     fields=DASHBOARD_VERSION, versioned=True),
+            ListCall(
+                "/dashboards/search",
+                {"sorts": "id"},
+                paged=True,
+                fields=DASHBOARD_VERSION,
+                versioned=True,
+            ),
+            ListCall(
+                "/dashboards/search",
+                {"deleted": "true", "sorts": "id"},
+                paged=True,
+                fields=DASHBOARD_VERSION,
+                versioned=True,
+            ),
             ListCall("/dashboards", fields="id"),
         ),
         detail="/dashboards/{id}",
@@ -104,13 +123,19 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
     ),
     ContentType(
         code=2,
-        name="looks", permissions=("access_data", "see_looks"),
-
+        name="looks",
+        permissions=("access_data", "see_looks"),
         listing=(
-            ListCall("/looks/search", {"sorts": "id"}, paged=True,
-                     fields=LOOK_VERSION, versioned=True),
-            ListCall("/looks/search", {"deleted": "true", "sorts": "id"}, paged=True,
-                     fields=LOOK_VERSION, versioned=True),
+            ListCall(
+                "/looks/search", {"sorts": "id"}, paged=True, fields=LOOK_VERSION, versioned=True
+            ),
+            ListCall(
+                "/looks/search",
+                {"deleted": "true", "sorts": "id"},
+                paged=True,
+                fields=LOOK_VERSION,
+                versioned=True,
+            ),
             ListCall("/looks", fields="id"),
         ),
         detail="/looks/{id}",
@@ -123,20 +148,25 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
     ),
     ContentType(
         code=3,
-        name="lookml_models", permissions=("see_lookml",),
-
+        name="lookml_models",
+        lookup="/lookml_models/{name}",
+        permissions=("see_lookml",),
         listing=(ListCall("/lookml_models", paged=True),),
         id_template="{name}",
         description="LookML models (all_lookml_models rows carry the detail schema).",
     ),
     ContentType(
         code=4,
-        name="explores", permissions=("see_lookml", "explore"),
-
+        name="explores",
+        permissions=("see_lookml", "explore"),
         listing=(
-            ListCall("/lookml_models", paged=True, expand="explores",
-                     ref={"model": "parent.name", "explore": "name"},
-                     fields="name,explores(name)"),
+            ListCall(
+                "/lookml_models",
+                paged=True,
+                expand="explores",
+                ref={"model": "parent.name", "explore": "name"},
+                fields="name,explores(name)",
+            ),
         ),
         detail="/lookml_models/{model}/explores/{explore}",
         id_template="{model}::{explore}",
@@ -144,31 +174,55 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
     ),
     ContentType(
         code=5,
-        name="users", permissions=("see_users",),
-
+        name="users",
+        lookup="/users/{id}",
+        permissions=("see_users",),
         listing=(ListCall("/users", {"sorts": "id"}, paged=True),),
         name_field="display_name",
         owner_email_field="email",
         description="Users (all_users rows carry the detail schema).",
     ),
-    ContentType(code=6, name="roles", permissions=("administer",),
-         listing=(_search("/roles/search"),),
-                description="Roles with their permission and model sets.",
-                references=(Reference("permission_set_id", "permission_sets"),
-                            Reference("model_set_id", "model_sets"))),
-    ContentType(code=7, name="groups", permissions=("see_users",),
-         listing=(ListCall("/groups", {"sorts": "id"}, paged=True),),
-                description="Groups."),
-    ContentType(code=8, name="permission_sets", permissions=("administer",),
-         listing=(_search("/permission_sets/search"),),
-                description="Permission sets."),
-    ContentType(code=9, name="model_sets", permissions=("administer",),
-         listing=(_search("/model_sets/search"),),
-                description="Model sets."),
+    ContentType(
+        code=6,
+        name="roles",
+        lookup="/roles/{id}",
+        permissions=("administer",),
+        listing=(_search("/roles/search"),),
+        description="Roles with their permission and model sets.",
+        references=(
+            Reference("permission_set_id", "permission_sets"),
+            Reference("model_set_id", "model_sets"),
+        ),
+    ),
+    ContentType(
+        code=7,
+        name="groups",
+        lookup="/groups/{id}",
+        permissions=("see_users",),
+        listing=(ListCall("/groups", {"sorts": "id"}, paged=True),),
+        description="Groups.",
+    ),
+    ContentType(
+        code=8,
+        name="permission_sets",
+        lookup="/permission_sets/{id}",
+        permissions=("administer",),
+        listing=(_search("/permission_sets/search"),),
+        description="Permission sets.",
+    ),
+    ContentType(
+        code=9,
+        name="model_sets",
+        lookup="/model_sets/{id}",
+        permissions=("administer",),
+        listing=(_search("/model_sets/search"),),
+        description="Model sets.",
+    ),
     ContentType(
         code=10,
-        name="folders", permissions=("access_data",),
-
+        name="folders",
+        lookup="/folders/{id}",
+        permissions=("access_data",),
         # Folder rows embed every dashboard and look of the folder: smaller pages.
         listing=(ListCall("/folders/search", {"sorts": "id"}, paged=True, page_size=100),),
         owner_field="creator_id",
@@ -177,8 +231,9 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
     ),
     ContentType(
         code=11,
-        name="boards", permissions=("access_data",),
-
+        name="boards",
+        lookup="/boards/{id}",
+        permissions=("access_data",),
         listing=(_search("/boards/search"),),
         name_field="title",
         owner_field="user_id",
@@ -188,8 +243,9 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
     ),
     ContentType(
         code=12,
-        name="scheduled_plans", permissions=("see_schedules",),
-
+        name="scheduled_plans",
+        lookup="/scheduled_plans/{id}",
+        permissions=("see_schedules",),
         listing=(ListCall("/scheduled_plans", {"all_users": "true"}),),
         owner_field="user_id",
         created_field="created_at",
@@ -199,31 +255,48 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
     ),
     ContentType(
         code=13,
-        name="alerts", permissions=("see_alerts", "administer"),
-
+        name="alerts",
+        lookup="/alerts/{id}",
+        permissions=("see_alerts", "administer"),
         listing=(ListCall("/alerts/search", {"all_owners": "true"}, paged=True),),
         name_field="custom_title",
         owner_field="owner_id",
         description="Every owner's alerts (search_alerts(all_owners=true)).",
     ),
-    ContentType(code=14, name="user_attributes", permissions=("administer",),
-         listing=(ListCall("/user_attributes"),),
-                description="User attributes."),
+    ContentType(
+        code=14,
+        name="user_attributes",
+        lookup="/user_attributes/{id}",
+        permissions=("administer",),
+        listing=(ListCall("/user_attributes"),),
+        description="User attributes.",
+    ),
     ContentType(
         code=15,
-        name="connections", permissions=("administer",),
-
+        name="connections",
+        lookup="/connections/{name}",
+        permissions=("administer",),
         listing=(ListCall("/connections"),),
         id_template="{name}",
         created_field="created_at",
         description="Database connections, keyed by name.",
     ),
-    ContentType(code=16, name="projects", permissions=("see_lookml", "develop"),
-         listing=(ListCall("/projects"),),
-                description="LookML projects."),
-    ContentType(code=17, name="themes", permissions=("administer",),
-         listing=(ListCall("/themes"),),
-                description="Themes."),
+    ContentType(
+        code=16,
+        name="projects",
+        lookup="/projects/{id}",
+        permissions=("see_lookml", "develop"),
+        listing=(ListCall("/projects"),),
+        description="LookML projects.",
+    ),
+    ContentType(
+        code=17,
+        name="themes",
+        lookup="/themes/{id}",
+        permissions=("administer",),
+        listing=(ListCall("/themes"),),
+        description="Themes.",
+    ),
 )
 
 BY_NAME: dict[str, ContentType] = {ct.name: ct for ct in CONTENT_TYPES}
@@ -240,9 +313,7 @@ def get(name: str) -> ContentType:
         return BY_NAME[name]
     except KeyError:
         valid = ", ".join(BY_NAME)
-        raise UnknownContentType(
-            f"unknown content type {name!r}; valid names: {valid}"
-        ) from None
+        raise UnknownContentType(f"unknown content type {name!r}; valid names: {valid}") from None
 
 
 def _check_registry() -> None:
@@ -251,6 +322,7 @@ def _check_registry() -> None:
     assert len(set(codes)) == len(codes), "content type codes must be unique"
     assert len(set(names)) == len(names), "content type names must be unique"
     for ct in CONTENT_TYPES:
+        assert ct.lookup_path
         for ref in ct.references:
             assert ref.target in names, f"{ct.name}.{ref.field} points at unknown {ref.target}"
 

@@ -78,7 +78,8 @@ class LookerContentIOManager(dg.ConfigurableIOManager):
                         f"{checked.api_user_id} lacks {', '.join(missing)}")
                 for problem in checked.problems:
                     context.log.warning(f"pre-flight: {problem}")
-                result = run_sync(obj, store, partition, progress=report, progress_every=0.25)
+                result = run_sync(obj, store, partition, progress=report, progress_every=0.25,
+                                  allow_deletes=not missing and checked.known)
             except LookerError as exc:
                 # Record where the sync stopped: the next attempt resumes from there.
                 checkpoint = store.checkpoint(obj.content_type.code, partition)
@@ -91,6 +92,9 @@ class LookerContentIOManager(dg.ConfigurableIOManager):
                 # Wrong credentials or a request Looker refuses: retrying the step cannot help.
                 retry = not isinstance(exc, LookerAuthError | LookerResponseError)
                 raise dg.Failure(description=str(exc), allow_retries=retry) from None
+            except StoreError as exc:
+                # Another attempt of this partition took over: two would interleave.
+                raise dg.Failure(description=str(exc), allow_retries=False) from None
             finally:
                 obj.close()
             metadata: dict[str, Any] = result.metadata()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +56,7 @@ class SyncResult:
     counts: BatchCounts = field(default_factory=BatchCounts)
     deleted: int = 0
     revived: int = 0
+    kept: int = 0
     gone: int = 0
     listed: int = 0
     fetched: int = 0
@@ -82,6 +84,7 @@ class SyncResult:
             "unchanged": self.counts.unchanged,
             "deleted": self.deleted,
             "restored": self.revived,
+            "missed_by_listing": self.kept,
             "gone_during_sync": self.gone,
             "bytes": self.counts.bytes,
             "requests": self.client.get("requests", 0),
@@ -121,6 +124,7 @@ def run_sync(
     batch_size: int | None = None,
     progress: ProgressCallback | None = None,
     progress_every: float = 5.0,
+    allow_deletes: bool = True,
 ) -> SyncResult:
     """Write every object of `stream` to `store`; soft-delete what a complete listing lacked."""
     ct = stream.content_type
@@ -136,7 +140,8 @@ def run_sync(
         "config": {"page_size": stream.page_size, "max_concurrency": stream.max_concurrency,
                    "batch_size": batch_size, "full_refresh": full_refresh},
     }
-    open_checkpoint = store.start_sync(ct.code, partition_key, state)
+    owner = uuid.uuid4().hex
+    open_checkpoint = store.start_sync(ct.code, partition_key, state, owner)
     if open_checkpoint is not None:
         # An earlier attempt of this partition stopped part way: carry on from its last commit.
         state = open_checkpoint["state"]
@@ -168,7 +173,7 @@ def run_sync(
         state["position"] = stream.position.as_dict()
         state["handled"] = result.resumed_after + result.objects
         result.counts.add(store.write_batch(ct.code, rows, synced_at, partition_key, seen,
-                                            checkpoint=state))
+                                            checkpoint=state, owner=owner))
         rows.clear()
         seen.clear()
 
@@ -190,11 +195,24 @@ def run_sync(
                 progress(Progress(ct.name, result.objects, stream.total, now - started))
         flush()
         result.listing_complete = stream.stats.listing_complete
+        if result.listing_complete and not allow_deletes:
+            # The API user may not see everything: a short listing proves nothing is gone.
+            result.listing_complete = False
         if result.listing_complete:
-            # Only a complete listing may delete: a failed or partial one never does.
+            # Only a complete listing may delete, and only what Looker confirms is gone: offset
+            # paging over a live instance can skip a row when another one is removed meanwhile.
+            for id_ in store.unhandled_active_ids(ct.code, partition_key):
+                obj = stream.lookup(id_)
+                if obj is not None:
+                    result.kept += 1
+                    result.objects += 1
+                    rows.append(make_row(ct, id_, obj))
+                    if len(rows) >= batch_size:
+                        flush()
+            flush()
             state["completed_objects"] = result.resumed_after + result.objects
             result.deleted, result.revived = store.complete_sync(
-                ct.code, partition_key, codec.now_utc(), state)
+                ct.code, partition_key, codec.now_utc(), state, owner)
     except Exception:
         # Keep what was fetched before the failure: the retry then starts after it.
         with contextlib.suppress(Exception):

@@ -165,7 +165,9 @@ class LookerClient:
             status_forcelist=(502, 503, 504),
             allowed_methods=None,
             backoff_factor=0.3,
-            respect_retry_after_header=True,
+            # Retry-After is the application layer's: bounded there, and no sleeping here
+            # while holding a slot of the concurrency gate.
+            respect_retry_after_header=False,
             raise_on_status=False,
         )
         retry.on_retry = self._on_transport_retry
@@ -190,7 +192,12 @@ class LookerClient:
             status=response.status_code,
             retry_after=_parse_retry_after(retry_after),
         )
-        self._local.last = last
+        if last.path.endswith("/login"):
+            # The SDK logs in by itself inside a GET when its token is about to expire: keep
+            # that response apart, so a GET that then gets no answer is not read as a login.
+            self._local.login = last
+        else:
+            self._local.last = last
         with self._stats_lock:
             self.stats.requests += 1
             if response.status_code == 429:
@@ -211,14 +218,14 @@ class LookerClient:
         with self._login_lock:
             if self.sdk.auth.is_authenticated:
                 return
-            self._local.last = None
+            self._local.login = None
             try:
                 self.sdk.auth.authenticate({})
             except sdk_error.SDKError as exc:
                 raise self._login_error(exc) from None
 
     def _login_error(self, exc: sdk_error.SDKError) -> LookerError:
-        last: _LastResponse | None = getattr(self._local, "last", None)
+        last: _LastResponse | None = getattr(self._local, "login", None)
         if last is None or last.status is None:
             return self._connection_error("POST /api/4.0/login", exc)
         if last.status == 429 or last.status >= 500:
@@ -231,10 +238,12 @@ class LookerClient:
             f"Looker rejected the API credentials (HTTP {last.status} from POST "
             f"{self.base_url}/api/4.0/login); {CREDENTIAL_HINT}", status=last.status)
 
-    def _relogin(self) -> None:
+    def _relogin(self, refused: auth_token.AuthToken) -> None:
+        """Drop the refused token, unless another thread has already replaced it."""
         with self._login_lock:
-            self.sdk.auth.token = auth_token.AuthToken()
-        self._count("relogins")
+            if self.sdk.auth.token is refused:
+                self.sdk.auth.token = auth_token.AuthToken()
+                self._count("relogins")
         self._ensure_login()
 
     # -- requests --------------------------------------------------------------------------
@@ -274,6 +283,8 @@ class LookerClient:
         self._ensure_login()
         for attempt in range(2):
             self._local.last = None
+            self._local.login = None
+            token = self.sdk.auth.token
             try:
                 with self.gate.slot():
                     body = self.sdk.get(path, structure=str, query_params=dict(params or {}))
@@ -285,7 +296,7 @@ class LookerClient:
                     self.gate.on_rate_limited()
                 if isinstance(error, _Unauthorized) and attempt == 0:
                     # Tokens expire or get revoked mid-run: one fresh login, then give up.
-                    self._relogin()
+                    self._relogin(token)
                     continue
                 if isinstance(error, _Unauthorized):
                     raise LookerAuthError(
@@ -296,12 +307,13 @@ class LookerClient:
 
     def _classify(self, path: str, exc: sdk_error.SDKError) -> Exception:
         last: _LastResponse | None = getattr(self._local, "last", None)
+        login: _LastResponse | None = getattr(self._local, "login", None)
         endpoint = f"GET {path}"
+        if last is None and login is not None and login.status != 200:
+            return self._login_error(exc)
         if last is None or last.status is None:
             return self._connection_error(endpoint, exc)
         status = last.status
-        if last.path.endswith("/login"):
-            return self._login_error(exc)
         if status == 401:
             return _Unauthorized()
         if status == 404:
@@ -337,7 +349,9 @@ class LookerClient:
             jitter=self.config.retry_initial_delay
         )(state)
         if isinstance(exc, LookerRetryableError) and exc.retry_after is not None:
-            return min(max(exc.retry_after, 0.0), self.config.retry_max_delay)
+            # Honour Retry-After in full, within what is left of the retry time budget.
+            left = self.config.max_retry_seconds - (state.seconds_since_start or 0.0)
+            return min(max(exc.retry_after, 0.0), max(left, 0.0))
         return backoff
 
     def _before_retry(self, state: RetryCallState) -> None:

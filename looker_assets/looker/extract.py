@@ -188,6 +188,19 @@ class ContentStream:
         except LookerNotFound:
             return id_, _GONE
 
+    def lookup(self, id_: str) -> Any | None:
+        """The object as its single-object endpoint returns it now, or None on a 404."""
+        ct = self.content_type
+        names = _template_fields(ct.id_template)
+        # Ids are `x` or `a::b` (explores); a LookML dashboard id `m::d` is one `{id}`.
+        parts = [id_] if len(names) == 1 else id_.split("::", len(names) - 1)
+        ref = dict(zip(names, parts, strict=True))
+        path = ct.lookup_path.format_map({k: quote(v, safe="") for k, v in ref.items()})
+        try:
+            return self.client.get_json(path)
+        except LookerNotFound:
+            return None
+
     def _fetch_all(self, refs: list[dict[str, str]],
                    ) -> Iterator[tuple[str, Any, str | None]]:
         window = self.window

@@ -47,6 +47,9 @@ CREATE TABLE IF NOT EXISTS sync_checkpoints (
     content_type  INTEGER NOT NULL REFERENCES content_types(code),
     partition_key TEXT NOT NULL,
     status        TEXT NOT NULL,
+    -- The sync that owns an open checkpoint: a newer attempt of the same partition takes it
+    -- over, and the older one then stops at its next batch instead of interleaving.
+    owner         TEXT,
     state         TEXT NOT NULL,
     started_at    TEXT NOT NULL,
     updated_at    TEXT NOT NULL,

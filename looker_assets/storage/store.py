@@ -160,6 +160,7 @@ class ContentStore:
         partition_key: str,
         seen_ids: Sequence[str] = (),
         checkpoint: dict[str, Any] | None = None,
+        owner: str | None = None,
     ) -> BatchCounts:
         """Upsert `rows`, record them and `seen_ids` as handled, and advance the checkpoint,
         all in one transaction: the checkpoint never runs ahead of the data.
@@ -170,6 +171,8 @@ class ContentStore:
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
+            if owner is not None:
+                self._check_owner(content_type, partition_key, owner)
             known = self._checksums(content_type, [r.id for r in rows])
             inserts, updates, versions = [], [], []
             for r in rows:
@@ -213,7 +216,7 @@ class ContentStore:
                 + [(content_type, partition_key, i) for i in seen_ids],
             )
             if checkpoint is not None:
-                self._save_checkpoint(content_type, partition_key, "running", checkpoint)
+                self._save_checkpoint(content_type, partition_key, "running", checkpoint, owner)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -248,34 +251,58 @@ class ContentStore:
             (content_type, partition_key),
         )}
 
-    def start_sync(self, content_type: int, partition_key: str,
-                   state: dict[str, Any]) -> dict[str, Any] | None:
-        """Open a checkpoint for (type, partition), or return the open one to resume from."""
-        existing = self.checkpoint(content_type, partition_key)
-        if existing is not None and existing["status"] == "running":
-            return existing
+    def unhandled_active_ids(self, content_type: int, partition_key: str) -> list[str]:
+        """Active rows the open sync has not handled: candidates for a soft delete."""
+        return [row[0] for row in self.conn.execute(
+            "SELECT id FROM content_items WHERE content_type = ?1 AND deleted_at IS NULL "
+            "AND id NOT IN (SELECT id FROM sync_progress WHERE content_type = ?1 "
+            "AND partition_key = ?2) ORDER BY id", (content_type, partition_key))]
+
+    def _check_owner(self, content_type: int, partition_key: str, owner: str) -> None:
+        row = self.conn.execute(
+            "SELECT owner, status FROM sync_checkpoints WHERE content_type = ? "
+            "AND partition_key = ?", (content_type, partition_key)).fetchone()
+        if row is None or row[0] != owner or row[1] != "running":
+            raise StoreError(
+                f"another sync of content type {content_type}, partition {partition_key} "
+                f"took over this one's checkpoint in {self.path}; this attempt stops here")
+
+    def start_sync(self, content_type: int, partition_key: str, state: dict[str, Any],
+                   owner: str | None = None) -> dict[str, Any] | None:
+        """Open a checkpoint for (type, partition) owned by `owner`, or take over the open one
+        and return it to resume from."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
+            existing = self.checkpoint(content_type, partition_key)
+            if existing is not None and existing["status"] == "running":
+                self.conn.execute(
+                    "UPDATE sync_checkpoints SET owner = ? WHERE content_type = ? "
+                    "AND partition_key = ?", (owner, content_type, partition_key))
+                self.conn.execute("COMMIT")
+                return existing
             self.conn.execute(
                 "DELETE FROM sync_progress WHERE content_type = ? AND partition_key = ?",
                 (content_type, partition_key))
             self.conn.execute(
                 "DELETE FROM sync_checkpoints WHERE content_type = ? AND partition_key = ?",
                 (content_type, partition_key))
-            self._save_checkpoint(content_type, partition_key, "running", state)
+            self._save_checkpoint(content_type, partition_key, "running", state, owner)
             self.conn.execute("COMMIT")
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise
         return None
 
     def complete_sync(self, content_type: int, partition_key: str, deleted_at: str,
-                      state: dict[str, Any]) -> tuple[int, int]:
+                      state: dict[str, Any], owner: str | None = None) -> tuple[int, int]:
         """After a complete listing: soft-delete active rows it lacked, revive rows it had,
         close the checkpoint. One transaction. Returns (deleted, revived)."""
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
+            if owner is not None:
+                self._check_owner(content_type, partition_key, owner)
             handled = ("SELECT id FROM sync_progress "
                        "WHERE content_type = ?1 AND partition_key = ?2")
             deleted = conn.execute(
@@ -291,7 +318,7 @@ class ContentStore:
             conn.execute(
                 "DELETE FROM sync_progress WHERE content_type = ? AND partition_key = ?",
                 (content_type, partition_key))
-            self._save_checkpoint(content_type, partition_key, "complete", state)
+            self._save_checkpoint(content_type, partition_key, "complete", state, owner)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -301,16 +328,16 @@ class ContentStore:
     # -- checkpoints -----------------------------------------------------------------------
 
     def _save_checkpoint(self, content_type: int, partition_key: str, status: str,
-                         state: dict[str, Any]) -> None:
+                         state: dict[str, Any], owner: str | None = None) -> None:
         now = codec.now_utc()
         self.conn.execute(
-            "INSERT INTO sync_checkpoints (content_type, partition_key, status, state, "
-            "started_at, updated_at, completed_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "INSERT INTO sync_checkpoints (content_type, partition_key, status, owner, state, "
+            "started_at, updated_at, completed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(content_type, partition_key) DO UPDATE SET status = excluded.status, "
-            "state = excluded.state, updated_at = excluded.updated_at, "
+            "owner = excluded.owner, state = excluded.state, updated_at = excluded.updated_at, "
             "completed_at = excluded.completed_at",
-            (content_type, partition_key, status, json.dumps(state, sort_keys=True), now, now,
-             now if status == "complete" else None),
+            (content_type, partition_key, status, owner, json.dumps(state, sort_keys=True), now,
+             now, now if status == "complete" else None),
         )
 
     def checkpoint(self, content_type: int, partition_key: str) -> dict[str, Any] | None:
