@@ -97,17 +97,48 @@ def test_failed_sync_deletes_nothing(fresh_emulator: LookerEmulator, tmp_path: P
     assert _run(looker_resource(fresh_emulator), db).success
     with ContentStore(db) as store:
         before = store.counts()[USERS.code]
-    # Every request fails from now on: the listing is incomplete, so nothing may be deleted.
-    fresh_emulator.faults.outage_after = 0
+    # Looker fails part way through the paged listing: pages of 5, an outage from the 4th
+    # request on (login, pre-flight, then pages). What was not listed must not be deleted.
+    fresh_emulator.faults.outage_after = 6
     try:
-        result = _run(looker_resource(fresh_emulator, max_attempts=2, max_retry_seconds=5),
-                      db, retry=False)
+        result = _run(looker_resource(fresh_emulator, page_size=5, max_attempts=2,
+                                      max_retry_seconds=5), db, retry=False)
     finally:
         fresh_emulator.faults.outage_after = None
     assert not result.success
     assert "503" in _failure_text(result)
     with ContentStore(db) as store:
+        assert 0 < len(store.progress_ids(USERS.code, PARTITION)) < before["active"]
         assert store.counts()[USERS.code] == before
+
+
+def test_object_skipped_by_the_listing_is_confirmed_not_deleted(
+        fresh_emulator: LookerEmulator, tmp_path: Path) -> None:
+    """Offset paging over a live instance can skip a row; a skipped row is not gone."""
+    from looker_assets.looker.extract import ContentStream
+    from looker_assets.sync import run_sync
+
+    db = tmp_path / "db.sqlite"
+    assert _run(looker_resource(fresh_emulator), db).success
+    victim = sorted(fresh_emulator.objects("users"))[3]
+
+    class SkippingListing(ContentStream):
+        """The listing loses one row, as a page boundary shifted by a concurrent delete does."""
+
+        def _first_sighting(self, id_: str) -> bool:
+            return id_ != victim and super()._first_sighting(id_)
+
+    with ContentStore(db) as store:
+        # A row for an object that really is gone from Looker (404 on its lookup).
+        store.conn.execute("UPDATE content_items SET id = 'ghost-1' WHERE content_type = ? "
+                           "AND id = ?", (USERS.code, sorted(fresh_emulator.objects("users"))[4]))
+        client = looker_resource(fresh_emulator).get_client()
+        result = run_sync(SkippingListing(client, USERS), store, "2026-11-28")
+        active = store.active_ids(USERS.code)
+    assert result.kept == 1, "the skipped user was looked up and found alive"
+    assert result.deleted == 1, "only the row Looker answers 404 for is soft-deleted"
+    assert victim in active and "ghost-1" not in active
+    assert active == set(fresh_emulator.objects("users"))
 
 
 @pytest.mark.parametrize("name", ["nope", "dashboard"])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -68,19 +70,31 @@ def _error_text(result: dg.ExecuteInProcessResult) -> str:
 def test_fault_matrix_still_stores_exactly(tmp_path: Path) -> None:
     faults = Faults(error_rate=0.10, rate_limit_every=40, retry_after_s=1,
                     latency_ms=2, latency_jitter_ms=8, seed=3)
-    emu = LookerEmulator(scale=300, seed=5, token_ttl=2.0, faults=faults).start("127.0.0.1", 0)
+    emu = LookerEmulator(scale=300, seed=5, faults=faults).start("127.0.0.1", 0)
+    # Looker revokes tokens mid-run (the SDK only renews by its own clock): 401, re-login.
+    stop = threading.Event()
+
+    def revoke() -> None:
+        while not stop.wait(0.7):
+            emu.expire_tokens()
+
+    revoker = threading.Thread(target=revoke, daemon=True)
+    revoker.start()
     try:
         names = [ct.name for ct in content_types.CONTENT_TYPES]
         result = _materialize(emu, tmp_path / "db.sqlite", names, max_concurrency=4,
                               max_attempts=10, max_retry_seconds=60)
+        stop.set()
         assert result.success, _error_text(result)
         emu.faults.update({"error_rate": 0.0, "rate_limit_every": None})
         assert_store_matches(tmp_path / "db.sqlite", emu, names)
         retries = sum(int(_meta(result, n)["retries"]) for n in names)
         limited = sum(int(_meta(result, n)["rate_limited_429"]) for n in names)
         assert retries > 0 and limited > 0, "the faults did not happen: the test proves nothing"
-        assert emu.stats.by_status.get(401, 0) + emu.stats.logins > 1, "tokens never expired"
+        relogins = sum(int(_meta(result, n)["relogins"]) for n in names)
+        assert emu.stats.by_status.get(401, 0) > 0 and relogins > 0, "no token was revoked"
     finally:
+        stop.set()
         emu.stop()
 
 
@@ -156,8 +170,9 @@ def test_mutations_are_stored_exactly_with_details_only_for_them(
     assert (d["new"], d["updated"], d["deleted"]) == (1, len(changed), 1)
     assert (lk["new"], lk["updated"], lk["deleted"]) == (0, 1, 0)
     assert (u["new"], u["updated"], u["deleted"]) == (0, 0, 1)
-    # Details only for what changed (LookML dashboards have no version: always fetched).
-    assert emu.stats.route(*DASHBOARD_DETAIL) == len(changed) + 1 + lookml
+    # Details only for what changed (LookML dashboards have no version: always fetched), and
+    # one lookup confirming that the deleted dashboard is gone before it is soft-deleted.
+    assert emu.stats.route(*DASHBOARD_DETAIL) == len(changed) + 1 + lookml + 1
     assert emu.stats.route(*LOOK_DETAIL) == 1
     assert_store_matches(db, emu, names)
     with ContentStore(db) as store:
@@ -207,8 +222,11 @@ def test_sigkill_then_rerun_loses_and_duplicates_nothing(tmp_path: Path, seed: i
     env = {**os.environ, "LOOKERSDK_BASE_URL": emu.url, "LOOKERSDK_CLIENT_ID": emu.client_id,
            "LOOKERSDK_CLIENT_SECRET": emu.client_secret, "LOOKERSDK_VERIFY_SSL": "false",
            "LOOKER_ASSETS_DB": str(db), "PYTHONPATH": str(REPO)}
+    # Small batches, so that a kill lands after several commits and before the last one.
     command = [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-m",
-               "looker_assets", "--select", "looker/dashboards", "--partition", PARTITION]
+               "looker_assets", "--select", "looker/dashboards", "--partition", PARTITION,
+               "--config-json", json.dumps({"resources": {"looker": {"config": {
+                   "batch_size": 10, "max_concurrency": 4}}}})]
     try:
         proc = subprocess.Popen(command, env=env, cwd=tmp_path, start_new_session=True,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -221,11 +239,12 @@ def test_sigkill_then_rerun_loses_and_duplicates_nothing(tmp_path: Path, seed: i
         proc.wait(timeout=30)
         with ContentStore(db) as store:
             stored = store.progress_ids(DASHBOARDS.code, PARTITION)
+        total = len(emu.objects("dashboards"))
+        assert 0 < len(stored) < total, "the kill must land mid-sync for the test to mean it"
         emu.reset_stats()
         rerun = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True,
                                timeout=300)
         assert rerun.returncode == 0, rerun.stderr[-3000:]
-        total = len(emu.objects("dashboards"))
         refetched = emu.stats.route(*DASHBOARD_DETAIL) - (total - len(stored))
         assert refetched == 0, f"{refetched} already stored dashboards were fetched again"
         assert_store_matches(db, emu, ["dashboards"])

@@ -134,3 +134,21 @@ def test_bad_database_files_are_refused_with_the_path(tmp_path: Path, kind: str)
     assert str(path) in str(info.value)
     if before is not None:
         assert path.read_bytes() == before, "a refused file must not be rewritten"
+
+
+def test_a_newer_attempt_takes_over_and_the_older_one_stops(tmp_path: Path) -> None:
+    code = DASHBOARDS.code
+    path = tmp_path / "s.sqlite"
+    with ContentStore(path) as first, ContentStore(path) as second:
+        assert first.start_sync(code, "p", {}, owner="A") is None
+        first.write_batch(code, [_row("1", "a")], "t", "p", checkpoint={}, owner="A")
+        # B resumes A's open checkpoint (say, a manual re-run while A still runs).
+        assert second.start_sync(code, "p", {}, owner="B") is not None
+        with pytest.raises(StoreError, match="took over"):
+            first.write_batch(code, [_row("2", "b")], "t", "p", checkpoint={}, owner="A")
+        with pytest.raises(StoreError, match="took over"):
+            first.complete_sync(code, "p", "t", {}, owner="A")
+        second.write_batch(code, [_row("2", "b")], "t", "p", checkpoint={}, owner="B")
+        assert second.complete_sync(code, "p", "t", {}, owner="B") == (0, 0)
+        assert second.progress_ids(code, "p") == set()
+        assert first.get(code, "2") is not None
