@@ -25,6 +25,10 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Back up a Looker instance into one SQLite file, as Dagster assets.")
 console = Console()
 
+# The terminal shows the summary (and bars); Dagster's own event lines only from warnings up.
+# Every event is still in the run's log in DAGSTER_HOME, as the UI shows it.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
 PROJECT_DAGSTER_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
 
 
@@ -91,7 +95,7 @@ def _run_job(partition_key: str) -> tuple[list[dict[str, object]], bool]:
     job = defs.resolve_job_def("looker_sync_job")
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(partition_key=partition_key, instance=instance,
-                                        raise_on_error=False)
+                                        raise_on_error=False, run_config=QUIET)
     if not result.success:
         _report_failures(result)
     return _materialization_rows(result), result.success
@@ -289,7 +293,7 @@ def extract(
     try:
         with display, dg.DagsterInstance.get() as instance:
             result = dg.materialize(assets, partition_key=partition_key, instance=instance,
-                                    resources=resources, raise_on_error=False)
+                                    resources=resources, raise_on_error=False, run_config=QUIET)
     finally:
         progress.remove_listener(display.update)
     rows = _materialization_rows(result)
