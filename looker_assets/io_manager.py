@@ -13,6 +13,7 @@ from looker_assets.looker.errors import LookerAuthError, LookerError, LookerResp
 from looker_assets.looker.extract import ContentStream
 from looker_assets.looker.preflight import run_preflight
 from looker_assets.settings import database_path
+from looker_assets.storage.rows import UnstorableObject
 from looker_assets.storage.store import ContentStore, StoreError
 from looker_assets.sync import Progress, run_sync
 
@@ -92,8 +93,9 @@ class LookerContentIOManager(dg.ConfigurableIOManager):
                 # Wrong credentials or a request Looker refuses: retrying the step cannot help.
                 retry = not isinstance(exc, LookerAuthError | LookerResponseError)
                 raise dg.Failure(description=str(exc), allow_retries=retry) from None
-            except StoreError as exc:
-                # Another attempt of this partition took over: two would interleave.
+            except (StoreError, UnstorableObject) as exc:
+                # Another attempt took over (two would interleave), or an object that cannot
+                # be stored exactly: a retry would meet the same.
                 raise dg.Failure(description=str(exc), allow_retries=False) from None
             finally:
                 obj.close()

@@ -71,7 +71,11 @@ def build_rerun_sensor(job: dg.UnresolvedAssetJobDefinition) -> dg.SensorDefinit
             updated = record.update_timestamp.timestamp()
             failed = unmaterialized_looker_assets(context.instance, run.run_id)
             attempt = int(run.tags.get(ATTEMPT_TAG, "0")) + 1
-            if failed and attempt <= max_attempts:
+            if failed and PARTITION_TAG not in run.tags:
+                # A partition-range run: re-running it needs a backfill, not a single run.
+                skipped.append(f"run {run.run_id} has no single partition; re-run its failed "
+                               f"days with a backfill")
+            elif failed and attempt <= max_attempts:
                 if time.time() < updated + backoff_seconds(attempt, backoff):
                     break  # not yet: this run and those after it are looked at next tick
                 requests.append(dg.RunRequest(

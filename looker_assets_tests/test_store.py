@@ -152,3 +152,10 @@ def test_a_newer_attempt_takes_over_and_the_older_one_stops(tmp_path: Path) -> N
         assert second.complete_sync(code, "p", "t", {}, owner="B") == (0, 0)
         assert second.progress_ids(code, "p") == set()
         assert first.get(code, "2") is not None
+
+
+def test_an_object_msgpack_cannot_hold_is_named() -> None:
+    from looker_assets.storage.rows import UnstorableObject
+
+    with pytest.raises(UnstorableObject, match="dashboards 7"):
+        make_row(DASHBOARDS, "7", {"id": "7", "huge": 2**70})

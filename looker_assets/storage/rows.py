@@ -18,10 +18,19 @@ def _text(obj: dict[str, Any], key: str | None) -> str | None:
     return str(value)
 
 
+class UnstorableObject(ValueError):
+    """An object MessagePack cannot hold as is (an integer beyond 64 bits): named, not hidden."""
+
+
 def make_row(content_type: ContentType, id_: str, obj: Any, source_version: str | None = None,
              ) -> Row:
     """Encode `obj` once and read its metadata; the object itself is kept exactly as given."""
-    blob = codec.encode(obj)
+    try:
+        blob = codec.encode(obj)
+    except (OverflowError, TypeError, ValueError) as exc:
+        raise UnstorableObject(
+            f"{content_type.name} {id_}: cannot be stored exactly ({exc}); nothing was changed "
+            f"for it") from None
     fields = obj if isinstance(obj, dict) else {}
     return Row(
         id=id_,
