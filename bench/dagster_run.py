@@ -47,10 +47,8 @@ def main() -> None:
                 home.mkdir()
                 shutil.copyfile(REPO / "dagster.yaml", home / "dagster.yaml")
                 db = Path(tmp) / "run.sqlite"
-                env = {**os.environ, "DAGSTER_HOME": str(home), "LOOKER_ASSETS_DB": str(db),
-                       "LOOKERSDK_BASE_URL": emu.url, "LOOKERSDK_CLIENT_ID": "emulator-client",
-                       "LOOKERSDK_CLIENT_SECRET": "emulator-secret",
-                       "LOOKERSDK_VERIFY_SSL": "false", "LOOKER_ASSETS_EXECUTOR": executor}
+                env = {**os.environ, **emu.looker_env(), "DAGSTER_HOME": str(home),
+                       "LOOKER_ASSETS_DB": str(db), "LOOKER_ASSETS_EXECUTOR": executor}
                 emu.admin("POST", "stats/reset")
                 started = time.perf_counter()
                 proc = subprocess.run(

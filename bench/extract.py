@@ -125,8 +125,8 @@ def main() -> None:
     base: dict[str, dict[str, Any]] = {}
     with EmulatorProcess(scale=args.scale, latency_ms=args.latency_ms) as emu, \
             tempfile.TemporaryDirectory() as tmp:
-        config = ClientConfig(base_url=emu.url, client_id="emulator-client",
-                              client_secret="emulator-secret", verify_ssl=False,
+        config = ClientConfig(base_url=emu.url, client_id=emu.client_id,
+                              client_secret=emu.client_secret, verify_ssl=False,
                               max_concurrency=args.concurrency)
         store = ContentStore(Path(tmp) / "bench.sqlite")
         total: dict[str, Any] = {}

@@ -79,8 +79,8 @@ def main() -> None:
           f"max_concurrency {args.concurrency}", flush=True)
     with EmulatorProcess(scale=args.scale, latency_ms=args.latency_ms) as emu, \
             tempfile.TemporaryDirectory() as tmp:
-        config = ClientConfig(base_url=emu.url, client_id="emulator-client",
-                              client_secret="emulator-secret", verify_ssl=False,
+        config = ClientConfig(base_url=emu.url, client_id=emu.client_id,
+                              client_secret=emu.client_secret, verify_ssl=False,
                               max_concurrency=args.concurrency)
         store = ContentStore(Path(tmp) / "incremental.sqlite")
         full = sync_all(emu, store, config, "day-1")

@@ -74,13 +74,7 @@ def demo(
         if not json_output:
             console.print(f"[bold]Looker emulator[/] at {emulator.url} (scale {scale}, "
                           f"{latency_ms:g} ms latency)")
-        os.environ.update({
-            "LOOKERSDK_BASE_URL": emulator.url,
-            "LOOKERSDK_CLIENT_ID": "emulator-client",
-            "LOOKERSDK_CLIENT_SECRET": "emulator-secret",
-            "LOOKERSDK_VERIFY_SSL": "false",
-            "LOOKER_ASSETS_DB": str(db_path),
-        })
+        os.environ.update({**emulator.looker_env(), "LOOKER_ASSETS_DB": str(db_path)})
         rows, ok = _run_job(partition_key)
     _print_summary(rows, db_path, partition_key, json_output)
     if not ok:

@@ -31,10 +31,7 @@ def test_definitions_validate(dagster_home: Path) -> None:
 def test_dagster_asset_materialize_every_type(emulator: LookerEmulator, dagster_home: Path,
                                               tmp_path: Path) -> None:
     db = tmp_path / "cli.sqlite"
-    env = _env(dagster_home, LOOKERSDK_BASE_URL=emulator.url,
-               LOOKERSDK_CLIENT_ID=emulator.client_id,
-               LOOKERSDK_CLIENT_SECRET=emulator.client_secret,
-               LOOKERSDK_VERIFY_SSL="false", LOOKER_ASSETS_DB=str(db))
+    env = _env(dagster_home, **emulator.looker_env(), LOOKER_ASSETS_DB=str(db))
     proc = subprocess.run(
         [str(BIN / "dagster"), "asset", "materialize", "-m", "looker_assets", "--select", "*",
          "--partition", PARTITION],

@@ -219,9 +219,8 @@ def test_sigkill_then_rerun_loses_and_duplicates_nothing(tmp_path: Path, seed: i
                                                          dagster_home: Path) -> None:
     emu = LookerEmulator(scale=800, seed=seed, faults=Faults(latency_ms=15)).start("127.0.0.1", 0)
     db = tmp_path / "kill.sqlite"
-    env = {**os.environ, "LOOKERSDK_BASE_URL": emu.url, "LOOKERSDK_CLIENT_ID": emu.client_id,
-           "LOOKERSDK_CLIENT_SECRET": emu.client_secret, "LOOKERSDK_VERIFY_SSL": "false",
-           "LOOKER_ASSETS_DB": str(db), "PYTHONPATH": str(REPO)}
+    env = {**os.environ, **emu.looker_env(), "LOOKER_ASSETS_DB": str(db),
+           "PYTHONPATH": str(REPO)}
     # Small batches, so that a kill lands after several commits and before the last one.
     command = [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-m",
                "looker_assets", "--select", "looker/dashboards", "--partition", PARTITION,

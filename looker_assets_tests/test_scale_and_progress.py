@@ -23,8 +23,8 @@ DASHBOARDS = content_types.get("dashboards")
 
 def _traced_sync(emu: EmulatorProcess, db: Path) -> tuple[int, int, int]:
     """(peak traced bytes, stored bytes, objects) of a dashboards sync in small batches."""
-    config = ClientConfig(base_url=emu.url, client_id="emulator-client",
-                          client_secret="emulator-secret", verify_ssl=False, max_concurrency=4)
+    config = ClientConfig(base_url=emu.url, client_id=emu.client_id,
+                          client_secret=emu.client_secret, verify_ssl=False, max_concurrency=4)
     client = LookerClient(config)
     with ContentStore(db) as store:
         stream = ContentStream(client, DASHBOARDS, page_size=50, max_concurrency=4,
@@ -57,9 +57,7 @@ def test_stream_memory_is_bounded_by_batches_not_by_objects(tmp_path: Path) -> N
 
 
 def _extract(emulator: LookerEmulator, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "LOOKERSDK_BASE_URL": emulator.url,
-           "LOOKERSDK_CLIENT_ID": emulator.client_id,
-           "LOOKERSDK_CLIENT_SECRET": emulator.client_secret, "LOOKERSDK_VERIFY_SSL": "false",
+    env = {**os.environ, **emulator.looker_env(),
            "LOOKER_ASSETS_DB": str(tmp_path / "cli.sqlite"), "PYTHONPATH": str(REPO),
            "DAGSTER_HOME": str(tmp_path / "home")}
     return subprocess.run([sys.executable, "-m", "looker_assets.cli", "extract", *args,

@@ -239,9 +239,8 @@ def dagster_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterDev
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("LOOKERSDK_", "LOOKER_ASSETS_", "DAGSTER_"))}
     env.update({
+        **emulator.looker_env(),
         "DAGSTER_HOME": str(home), "PYTHONPATH": str(REPO),
-        "LOOKERSDK_BASE_URL": emulator.url, "LOOKERSDK_CLIENT_ID": emulator.client_id,
-        "LOOKERSDK_CLIENT_SECRET": emulator.client_secret, "LOOKERSDK_VERIFY_SSL": "false",
         "LOOKER_ASSETS_DB": str(tmp / "ui.sqlite"),
         "LOOKER_ASSETS_SCHEDULE_ENABLED": "false",  # the daily schedule stays off
         "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",

@@ -122,6 +122,16 @@ class _Server(http.server.ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+DEFAULT_CLIENT_ID = "emulator-client"
+DEFAULT_CLIENT_SECRET = "emulator-secret"
+
+
+def looker_env(url: str, client_id: str, client_secret: str) -> dict[str, str]:
+    """The LOOKERSDK_* variables that point looker-sdk (and looker_assets) at an emulator."""
+    return {"LOOKERSDK_BASE_URL": url, "LOOKERSDK_CLIENT_ID": client_id,
+            "LOOKERSDK_CLIENT_SECRET": client_secret, "LOOKERSDK_VERIFY_SSL": "false"}
+
+
 class LookerEmulator:
     """A Looker API 4.0 server on 127.0.0.1 with deterministic content.
 
@@ -132,8 +142,8 @@ class LookerEmulator:
         self,
         scale: int = 1000,
         seed: int = 0,
-        client_id: str = "emulator-client",
-        client_secret: str = "emulator-secret",
+        client_id: str = DEFAULT_CLIENT_ID,
+        client_secret: str = DEFAULT_CLIENT_SECRET,
         token_ttl: float = 3600.0,
         faults: Faults | None = None,
     ) -> None:
@@ -170,6 +180,9 @@ class LookerEmulator:
         )
         self._thread.start()
         return self
+
+    def looker_env(self) -> dict[str, str]:
+        return looker_env(self.url, self.client_id, self.client_secret)
 
     def stop(self) -> None:
         server, self._server = self._server, None
@@ -355,8 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8123, help="0 picks a free port")
     p.add_argument("--scale", type=int, default=10000, help="about how many objects in total")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--client-id", default="emulator-client")
-    p.add_argument("--client-secret", default="emulator-secret")
+    p.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
+    p.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET)
     p.add_argument("--token-ttl", type=float, default=3600.0, help="seconds")
     p.add_argument("--latency-ms", type=float, default=0.0)
     p.add_argument("--latency-jitter-ms", type=float, default=0.0)

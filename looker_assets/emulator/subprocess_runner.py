@@ -12,6 +12,8 @@ import time
 import urllib.request
 from typing import Any
 
+from looker_assets.emulator.server import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, looker_env
+
 READY = "LOOKER EMULATOR READY "
 
 
@@ -44,6 +46,11 @@ class EmulatorProcess:
         self.startup_timeout = startup_timeout
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
+        self.client_id = DEFAULT_CLIENT_ID
+        self.client_secret = DEFAULT_CLIENT_SECRET
+
+    def looker_env(self) -> dict[str, str]:
+        return looker_env(self.url, self.client_id, self.client_secret)
 
     def start(self) -> EmulatorProcess:
         # Output goes to a file, not a pipe: a pipe nobody drains would block the server.
