@@ -67,10 +67,6 @@ class ContentType:
     permissions: tuple[str, ...] = ()
 
     @property
-    def asset_name(self) -> str:
-        return self.name
-
-    @property
     def lookup_path(self) -> str:
         path = self.lookup or self.detail
         assert path is not None, f"{self.name} has no single-object endpoint"

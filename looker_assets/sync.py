@@ -65,7 +65,6 @@ class SyncResult:
     listing_complete: bool = False
     seconds: float = 0.0
     client: dict[str, int] = field(default_factory=dict)
-    pages: int = 0
     peak_rss_bytes: int = 0
     smallest_batch_rows: int = 0
     checkpoint: dict[str, Any] = field(default_factory=dict)
@@ -221,7 +220,6 @@ def run_sync(
     finally:
         result.seconds = time.monotonic() - started
         result.gone = stream.stats.gone
-        result.pages = stream.stats.pages
         result.listed = stream.stats.listed
         result.fetched = stream.stats.fetched
         gate = stream.client.gate

@@ -123,7 +123,6 @@ class ClientStats:
     requests: int = 0
     retries: int = 0
     rate_limited: int = 0
-    server_errors: int = 0
     relogins: int = 0
 
     def as_dict(self) -> dict[str, int]:
@@ -165,8 +164,9 @@ class LookerClient:
             status_forcelist=(502, 503, 504),
             allowed_methods=None,
             backoff_factor=0.3,
-            # Retry-After is the application layer's: bounded there, and no sleeping here
-            # while holding a slot of the concurrency gate.
+            # Retry-After (and so 429, which is not in the forcelist) is the application
+            # layer's: bounded there, seen by the counters and the adaptive concurrency, and
+            # no sleeping here while holding a slot of the concurrency gate.
             respect_retry_after_header=False,
             raise_on_status=False,
         )
@@ -177,12 +177,10 @@ class LookerClient:
         session.mount("https://", adapter)
         session.hooks["response"].append(self._on_response)
 
-    def _on_transport_retry(self, status: int | None) -> None:
+    def _on_transport_retry(self) -> None:
         with self._stats_lock:
             self.stats.retries += 1
             self.stats.requests += 1
-            if status is not None and status >= 500:
-                self.stats.server_errors += 1
 
     def _on_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         retry_after = response.headers.get("Retry-After")
@@ -202,8 +200,6 @@ class LookerClient:
             self.stats.requests += 1
             if response.status_code == 429:
                 self.stats.rate_limited += 1
-            elif response.status_code >= 500:
-                self.stats.server_errors += 1
 
     def _count(self, attr: str) -> None:
         with self._stats_lock:
@@ -369,16 +365,9 @@ class _Unauthorized(Exception):
 
 
 class _TransportRetry(Retry):
-    """urllib3 Retry for connect errors and 502/503/504 that leaves 429 to the application
-    layer (urllib3 would retry any 429 with Retry-After, hidden from counters and from the
-    adaptive concurrency), and reports each retry."""
+    """urllib3 Retry that reports each retry, so transport retries show in the counters."""
 
-    on_retry: Callable[[int | None], None] | None = None
-
-    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
-        if status_code == 429:
-            return False
-        return super().is_retry(method, status_code, has_retry_after)
+    on_retry: Callable[[], None] | None = None
 
     def new(self, **kw: Any) -> _TransportRetry:
         retry = super().new(**kw)
@@ -389,7 +378,7 @@ class _TransportRetry(Retry):
                   error: Exception | None = None, _pool: Any = None,
                   _stacktrace: Any = None) -> Retry:
         if self.on_retry is not None:
-            self.on_retry(getattr(response, "status", None))
+            self.on_retry()
         return super().increment(method, url, response, error, _pool, _stacktrace)
 
 

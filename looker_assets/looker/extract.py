@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import functools
 import string
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -36,8 +35,6 @@ class ExtractStats:
     gone: int = 0
     pages: int = 0
     listing_complete: bool = False
-    started: float = field(default_factory=time.monotonic)
-    finished: float | None = None
 
 
 @dataclass(frozen=True)
@@ -138,7 +135,6 @@ class ContentStream:
         else:
             yield from self._iter_details()
         self.stats.listing_complete = True
-        self.stats.finished = time.monotonic()
 
     def _iter_list_rows(self) -> Iterator[tuple[str, Any, str | None]]:
         ct = self.content_type
@@ -177,16 +173,19 @@ class ContentStream:
         self.total = len(refs) + self.stats.skipped_unchanged
         yield from self._fetch_all(refs)
 
+    def _get_object(self, template: str, ref: dict[str, str]) -> Any:
+        """GET one object by its path template, or _GONE on a 404."""
+        # Ids are opaque strings (LookML dashboards are `model::name`): quote them whole.
+        path = template.format_map({k: quote(v, safe="") for k, v in ref.items()})
+        try:
+            return self.client.get_json(path)
+        except LookerNotFound:
+            return _GONE
+
     def _fetch_one(self, ref: dict[str, str]) -> tuple[str, Any]:
         ct = self.content_type
         assert ct.detail is not None
-        id_ = ct.id_template.format_map(ref)
-        # Ids are opaque strings (LookML dashboards are `model::name`): quote them whole.
-        path = ct.detail.format_map({k: quote(v, safe="") for k, v in ref.items()})
-        try:
-            return id_, self.client.get_json(path)
-        except LookerNotFound:
-            return id_, _GONE
+        return ct.id_template.format_map(ref), self._get_object(ct.detail, ref)
 
     def lookup(self, id_: str) -> Any | None:
         """The object as its single-object endpoint returns it now, or None on a 404."""
@@ -194,12 +193,8 @@ class ContentStream:
         names = _template_fields(ct.id_template)
         # Ids are `x` or `a::b` (explores); a LookML dashboard id `m::d` is one `{id}`.
         parts = [id_] if len(names) == 1 else id_.split("::", len(names) - 1)
-        ref = dict(zip(names, parts, strict=True))
-        path = ct.lookup_path.format_map({k: quote(v, safe="") for k, v in ref.items()})
-        try:
-            return self.client.get_json(path)
-        except LookerNotFound:
-            return None
+        obj = self._get_object(ct.lookup_path, dict(zip(names, parts, strict=True)))
+        return None if obj is _GONE else obj
 
     def _fetch_all(self, refs: list[dict[str, str]],
                    ) -> Iterator[tuple[str, Any, str | None]]:

@@ -19,7 +19,6 @@ class RequestGate:
         self._in_flight = 0
         self._cond = threading.Condition()
         self.min_limit_reached = self.max_concurrency
-        self.rate_limit_events = 0
         self._last_decrease = float("-inf")
         # Token bucket for the rps cap; a burst of at most one second's worth.
         self._rps = requests_per_second if requests_per_second and requests_per_second > 0 else None
@@ -73,7 +72,6 @@ class RequestGate:
         # flight when Looker starts refusing all see 429 together: that is one signal, not
         # eight, so halve at most once per second.
         with self._cond:
-            self.rate_limit_events += 1
             now = time.monotonic()
             if now - self._last_decrease < 1.0:
                 return

@@ -12,17 +12,8 @@ from typing import Any
 
 import msgspec
 
-_json_decoder = msgspec.json.Decoder()
 _msgpack_encoder = msgspec.msgpack.Encoder()
 _msgpack_decoder = msgspec.msgpack.Decoder()
-
-# SHA-256 runs on the CPU's SHA extensions: 6.1 us per 10 KB here, BLAKE2b 8.0 us.
-CHECKSUM_ALGORITHM = "sha256"
-
-
-def decode_json(raw: str | bytes) -> Any:
-    return _json_decoder.decode(raw)
-
 
 def encode(obj: Any) -> bytes:
     return _msgpack_encoder.encode(obj)
@@ -33,6 +24,7 @@ def decode(blob: bytes) -> Any:
 
 
 def checksum(blob: bytes) -> str:
+    # SHA-256 runs on the CPU's SHA extensions: 6.1 us per 10 KB here, BLAKE2b 8.0 us.
     return hashlib.sha256(blob).hexdigest()
 
 

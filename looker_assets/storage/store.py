@@ -393,12 +393,6 @@ class ContentStore:
             "SELECT content_type, max(completed_at) FROM sync_checkpoints "
             "WHERE status = 'complete' GROUP BY content_type"))
 
-    def latest_complete_checkpoint(self, content_type: int) -> dict[str, Any] | None:
-        row = self.conn.execute(
-            "SELECT partition_key FROM sync_checkpoints WHERE content_type = ? AND "
-            "status = 'complete' ORDER BY completed_at DESC LIMIT 1", (content_type,)).fetchone()
-        return None if row is None else self.checkpoint(content_type, row[0])
-
     def counts(self) -> dict[int, dict[str, int]]:
         """Per content type: active and deleted rows and stored bytes."""
         result: dict[int, dict[str, int]] = {}
