@@ -194,13 +194,13 @@ def run_sync(
                 progress(Progress(ct.name, result.objects, stream.total, now - started))
         flush()
         result.listing_complete = stream.stats.listing_complete
-        if result.listing_complete and not allow_deletes:
-            # The API user may not see everything: a short listing proves nothing is gone.
-            result.listing_complete = False
         if result.listing_complete:
             # Only a complete listing may delete, and only what Looker confirms is gone: offset
             # paging over a live instance can skip a row when another one is removed meanwhile.
-            for id_ in store.unhandled_active_ids(ct.code, partition_key):
+            # An API user who may not see everything proves nothing gone: no delete pass then.
+            candidates = store.unhandled_active_ids(ct.code, partition_key) if allow_deletes \
+                else []
+            for id_ in candidates:
                 obj = stream.lookup(id_)
                 if obj is not None:
                     result.kept += 1
@@ -211,7 +211,7 @@ def run_sync(
             flush()
             state["completed_objects"] = result.resumed_after + result.objects
             result.deleted, result.revived = store.complete_sync(
-                ct.code, partition_key, codec.now_utc(), state, owner)
+                ct.code, partition_key, codec.now_utc(), state, owner, delete=allow_deletes)
     except Exception:
         # Keep what was fetched before the failure: the retry then starts after it.
         with contextlib.suppress(Exception):

@@ -159,3 +159,18 @@ def test_an_object_msgpack_cannot_hold_is_named() -> None:
 
     with pytest.raises(UnstorableObject, match="dashboards 7"):
         make_row(DASHBOARDS, "7", {"id": "7", "huge": 2**70})
+
+
+def test_a_sync_that_may_not_delete_still_closes_its_checkpoint(tmp_path: Path) -> None:
+    code = DASHBOARDS.code
+    with ContentStore(tmp_path / "s.sqlite") as store:
+        store.start_sync(code, "p1", {}, owner="A")
+        store.write_batch(code, [_row("1", "a"), _row("2", "b")], "t", "p1", owner="A")
+        store.complete_sync(code, "p1", "t", {}, owner="A")
+        # A user who lacks a permission lists only "1": nothing is deleted, and the next run
+        # starts afresh instead of resuming this one forever.
+        store.start_sync(code, "p2", {}, owner="B")
+        store.write_batch(code, [], "t", "p2", seen_ids=["1"], owner="B")
+        assert store.complete_sync(code, "p2", "t", {}, owner="B", delete=False) == (0, 0)
+        assert store.checkpoint(code, "p2")["status"] == "complete"
+        assert store.active_ids(code) == {"1", "2"}

@@ -295,9 +295,11 @@ class ContentStore:
         return None
 
     def complete_sync(self, content_type: int, partition_key: str, deleted_at: str,
-                      state: dict[str, Any], owner: str | None = None) -> tuple[int, int]:
-        """After a complete listing: soft-delete active rows it lacked, revive rows it had,
-        close the checkpoint. One transaction. Returns (deleted, revived)."""
+                      state: dict[str, Any], owner: str | None = None,
+                      delete: bool = True) -> tuple[int, int]:
+        """After a complete listing: soft-delete active rows it lacked (unless `delete` is
+        False), revive rows it had, close the checkpoint. One transaction.
+        Returns (deleted, revived)."""
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -305,7 +307,7 @@ class ContentStore:
                 self._check_owner(content_type, partition_key, owner)
             handled = ("SELECT id FROM sync_progress "
                        "WHERE content_type = ?1 AND partition_key = ?2")
-            deleted = conn.execute(
+            deleted = 0 if not delete else conn.execute(
                 f"UPDATE content_items SET deleted_at = ?3 WHERE content_type = ?1 "
                 f"AND deleted_at IS NULL AND id NOT IN ({handled})",
                 (content_type, partition_key, deleted_at),
