@@ -151,6 +151,15 @@ class LookerClient:
         self._login_lock = threading.Lock()
         self.stats = ClientStats()
         self.gate = RequestGate(config.max_concurrency, config.requests_per_second)
+        # One Retrying for all threads: tenacity keeps each call's state thread-local.
+        self._retrying = Retrying(
+            retry=retry_if_exception_type(LookerRetryableError),
+            stop=stop_after_attempt(config.max_attempts)
+            | stop_after_delay(config.max_retry_seconds),
+            wait=self._wait,
+            reraise=True,
+            before_sleep=self._before_retry,
+        )
         self._configure_session(self.sdk.transport.session)  # type: ignore[attr-defined]
 
     # -- session ---------------------------------------------------------------------------
@@ -244,20 +253,10 @@ class LookerClient:
 
     # -- requests --------------------------------------------------------------------------
 
-    def _retrying(self) -> Retrying:
-        return Retrying(
-            retry=retry_if_exception_type(LookerRetryableError),
-            stop=stop_after_attempt(self.config.max_attempts)
-            | stop_after_delay(self.config.max_retry_seconds),
-            wait=self._wait,
-            reraise=True,
-            before_sleep=self._before_retry,
-        )
-
     def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         """GET `path` (relative to /api/4.0) and decode its JSON (every key, every null, in the
         server's order), retrying what is worth retrying."""
-        return self._retrying()(self._get_json_once, path, params)
+        return self._retrying(self._get_json_once, path, params)
 
     @property
     def last_body_size(self) -> int:
