@@ -294,9 +294,11 @@ class LookerClient:
                     self._relogin(token)
                     continue
                 if isinstance(error, _Unauthorized):
-                    raise LookerAuthError(
-                        f"Looker refused the token for GET {path} (HTTP 401) right after a "
-                        f"fresh login; {CREDENTIAL_HINT}", status=401) from None
+                    # The fresh token was refused too (revoked again meanwhile, or the user
+                    # was just disabled): back off and try again, bounded like any retry.
+                    raise LookerRetryableError(
+                        f"Looker refused a fresh token for GET {path} (HTTP 401); "
+                        f"{CREDENTIAL_HINT}", status=401) from None
                 raise error from None
         raise AssertionError("unreachable")
 
