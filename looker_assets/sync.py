@@ -20,6 +20,7 @@ from typing import Any
 import psutil
 
 from looker_assets.looker.extract import UNCHANGED, ContentStream, ResumePoint
+from looker_assets.malloc_tuning import tune_allocator
 from looker_assets.storage import codec
 from looker_assets.storage.rows import make_row
 from looker_assets.storage.store import BatchCounts, ContentStore, Row
@@ -126,6 +127,7 @@ def run_sync(
     allow_deletes: bool = True,
 ) -> SyncResult:
     """Write every object of `stream` to `store`; soft-delete what a complete listing lacked."""
+    tune_allocator()  # before the stream starts its fetch threads
     ct = stream.content_type
     result = SyncResult(content_type=ct.name, partition_key=partition_key)
     started = time.monotonic()
