@@ -110,6 +110,10 @@ class _Settings(api_settings.ApiSettings):
         return f"_Settings(base_url={self.base_url!r})"
 
 
+# Any content type the SDK's transport treats as binary; see _on_response.
+BODY_AS_BYTES = "application/octet-stream"
+
+
 @dataclass
 class _LastResponse:
     method: str = ""
@@ -205,6 +209,12 @@ class LookerClient:
             self._local.login = last
         else:
             self._local.last = last
+            if last.method == "GET" and 200 <= last.status < 300:
+                # The SDK hands a binary content type back as bytes instead of decoding the
+                # body to str, which msgspec then re-encodes to UTF-8. Content with one
+                # character beyond U+FFFF makes that str 4 bytes per character: 5,000
+                # scheduled plans, 8.9 MB of JSON, became a 34 MB str (bench/RESULTS.md).
+                response.headers["Content-Type"] = BODY_AS_BYTES
         with self._stats_lock:
             self.stats.requests += 1
             if response.status_code == 429:
@@ -256,25 +266,35 @@ class LookerClient:
     def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         """GET `path` (relative to /api/4.0) and decode its JSON (every key, every null, in the
         server's order), retrying what is worth retrying."""
-        return self._retrying(self._get_json_once, path, params)
+        return self._retrying(self._get_decoded, path, params, _decode_any)
+
+    def get_json_array(self, path: str,
+                       params: Mapping[str, Any] | None = None) -> list[msgspec.Raw]:
+        """GET a JSON array and return its elements undecoded (checked well-formed), so the
+        caller decodes one row at a time: a 5,000-row list is not all Python objects at once.
+        """
+        return self._retrying(self._get_decoded, path, params, _decode_array)
 
     @property
     def last_body_size(self) -> int:
         """Length of the body the calling thread received last (0 before any)."""
         return getattr(self._local, "body_size", 0)
 
-    def _get_json_once(self, path: str, params: Mapping[str, Any] | None) -> Any:
+    def _get_decoded(self, path: str, params: Mapping[str, Any] | None,
+                     decode: Callable[[bytes | str], Any]) -> Any:
         body = self._get_once(path, params)
         self._local.body_size = len(body)
         try:
-            return msgspec.json.decode(body)
+            return decode(body)
+        except msgspec.ValidationError as exc:
+            raise LookerResponseError(f"GET {path}: {exc}; expected a JSON array") from None
         except msgspec.DecodeError as exc:
             # A truncated body or an HTML page with 200: worth another try, then a clear error.
             raise LookerRetryableError(
                 f"Looker sent a body that is not JSON for GET {path}: {exc}; "
                 f"starts with {body[:60]!r}") from None
 
-    def _get_once(self, path: str, params: Mapping[str, Any] | None) -> str:
+    def _get_once(self, path: str, params: Mapping[str, Any] | None) -> bytes | str:
         self._ensure_login()
         for attempt in range(2):
             self._local.last = None
@@ -359,6 +379,14 @@ class LookerClient:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.sdk.transport.session.close()  # type: ignore[attr-defined]
+
+
+def _decode_any(body: bytes | str) -> Any:
+    return msgspec.json.decode(body)
+
+
+def _decode_array(body: bytes | str) -> list[msgspec.Raw]:
+    return msgspec.json.decode(body, type=list[msgspec.Raw])
 
 
 class _Unauthorized(Exception):

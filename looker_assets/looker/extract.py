@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import msgspec
+
 from looker_assets.content_types import ContentType, ListCall
 from looker_assets.looker.client import LookerClient
 from looker_assets.looker.errors import LookerNotFound, LookerResponseError
@@ -20,6 +22,7 @@ from looker_assets.looker.errors import LookerNotFound, LookerResponseError
 # Yielded instead of an object when the listing proves the stored copy is current.
 UNCHANGED: Any = type("Unchanged", (), {"__repr__": lambda self: "UNCHANGED"})()
 _GONE = object()
+_DECODED = msgspec.Raw(b"null")
 # A page's JSON above this shrinks the next pages' limit (decoded, it is several times larger).
 PAGE_TARGET_BYTES = 4 * 2**20
 MIN_PAGE = 10
@@ -33,7 +36,6 @@ class ExtractStats:
     skipped_unchanged: int = 0
     skipped_done: int = 0
     gone: int = 0
-    pages: int = 0
     listing_complete: bool = False
 
 
@@ -86,18 +88,22 @@ class ContentStream:
 
     # -- listing ---------------------------------------------------------------------------
 
-    def _pages(self, call: ListCall, start: int = 0) -> Iterator[tuple[int, list[Any]]]:
-        """(offset, rows) of each page; unpaged calls are one page at offset 0."""
+    def _pages(self, call: ListCall, start: int = 0) -> Iterator[tuple[int, list[msgspec.Raw]]]:
+        """(offset, undecoded rows) of each page; unpaged calls are one page at offset 0.
+
+        Rows stay JSON until `_decoded` takes them one at a time: an unpaged list (5,000
+        scheduled plans) is never all Python objects at once.
+        """
         params: dict[str, Any] = dict(call.params)
         if call.fields:
             params["fields"] = call.fields
         if not call.paged:
-            yield 0, self._rows(call, self.client.get_json(call.path, params))
+            yield 0, self.client.get_json_array(call.path, params)
             return
         offset, limit = start, min(self.page_size, call.page_size or self.page_size)
         while True:
-            page = self._rows(call, self.client.get_json(
-                call.path, {**params, "limit": limit, "offset": offset}))
+            page = self.client.get_json_array(
+                call.path, {**params, "limit": limit, "offset": offset})
             size = self.client.last_body_size
             yield offset, page
             # Stop on a short page; X-Total-Count is optional in Looker, so not relied on.
@@ -106,15 +112,8 @@ class ContentStream:
             offset += len(page)
             if size > PAGE_TARGET_BYTES:
                 # Rows that embed much (folders carry their dashboards and looks): smaller
-                # pages, so a page of decoded rows stays a few tens of MB.
+                # pages, so a page of rows stays a few MB.
                 limit = max(MIN_PAGE, limit * PAGE_TARGET_BYTES // size)
-
-    def _rows(self, call: ListCall, body: Any) -> list[Any]:
-        self.stats.pages += 1
-        if not isinstance(body, list):
-            raise LookerResponseError(
-                f"GET {call.path} returned {type(body).__name__}, expected a JSON array")
-        return body
 
     def _first_sighting(self, id_: str) -> bool:
         """Offset paging over a live instance can repeat a row, and listings overlap: keep one."""
@@ -144,7 +143,7 @@ class ContentStream:
             start = self.resume.offset if index == self.resume.call and call.paged else 0
             for offset, page in self._pages(call, start):
                 self.position = ResumePoint(index, offset)
-                for row in page:
+                for row in _decoded(page):
                     id_ = _row_id(ct, row)
                     if self._first_sighting(id_):
                         self.stats.fetched += 1
@@ -155,7 +154,7 @@ class ContentStream:
         refs: list[dict[str, str]] = []
         for call in ct.listing:
             for _, page in self._pages(call):
-                for row in page:
+                for row in _decoded(page):
                     children = [row] if call.expand is None else (row.get(call.expand) or ())
                     for child in children:
                         ref = {var: str(_lookup(child, key, row)) for var, key in call.ref.items()}
@@ -221,6 +220,13 @@ class ContentStream:
             finally:
                 for future in pending:
                     future.cancel()
+
+
+def _decoded(page: list[msgspec.Raw]) -> Iterator[Any]:
+    """Decode a page's rows one at a time, releasing each row's JSON once decoded."""
+    for index, raw in enumerate(page):
+        page[index] = _DECODED
+        yield msgspec.json.decode(raw)
 
 
 def _lookup(row: Any, key: str, parent: Any) -> Any:
