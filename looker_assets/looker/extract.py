@@ -151,7 +151,9 @@ class ContentStream:
 
     def _iter_details(self) -> Iterator[tuple[str, Any, str | None]]:
         ct = self.content_type
-        refs: list[dict[str, str]] = []
+        # Only ids are kept (the path is rebuilt from the id): a listing of 50,000 dashboards
+        # holds 50,000 strings, shared with the seen set and the version map.
+        ids: list[str] = []
         for call in ct.listing:
             for _, page in self._pages(call):
                 for row in _decoded(page):
@@ -168,9 +170,9 @@ class ContentStream:
                                 yield id_, UNCHANGED, version
                                 continue
                             self._versions[id_] = version
-                        refs.append(ref)
-        self.total = len(refs) + self.stats.skipped_unchanged
-        yield from self._fetch_all(refs)
+                        ids.append(id_)
+        self.total = len(ids) + self.stats.skipped_unchanged
+        yield from self._fetch_all(ids)
 
     def _get_object(self, template: str, ref: dict[str, str]) -> Any:
         """GET one object by its path template, or _GONE on a 404."""
@@ -181,31 +183,33 @@ class ContentStream:
         except LookerNotFound:
             return _GONE
 
-    def _fetch_one(self, ref: dict[str, str]) -> tuple[str, Any]:
+    def _fetch_one(self, id_: str) -> tuple[str, Any]:
         ct = self.content_type
         assert ct.detail is not None
-        return ct.id_template.format_map(ref), self._get_object(ct.detail, ref)
+        return id_, self._get_object(ct.detail, self._ref(id_))
+
+    def _ref(self, id_: str) -> dict[str, str]:
+        """The path variables of an id: `x`, or `a::b` for explores (a LookML dashboard id
+        `m::d` is one `{id}`)."""
+        names = _template_fields(self.content_type.id_template)
+        parts = [id_] if len(names) == 1 else id_.split("::", len(names) - 1)
+        return dict(zip(names, parts, strict=True))
 
     def lookup(self, id_: str) -> Any | None:
         """The object as its single-object endpoint returns it now, or None on a 404."""
-        ct = self.content_type
-        names = _template_fields(ct.id_template)
-        # Ids are `x` or `a::b` (explores); a LookML dashboard id `m::d` is one `{id}`.
-        parts = [id_] if len(names) == 1 else id_.split("::", len(names) - 1)
-        obj = self._get_object(ct.lookup_path, dict(zip(names, parts, strict=True)))
+        obj = self._get_object(self.content_type.lookup_path, self._ref(id_))
         return None if obj is _GONE else obj
 
-    def _fetch_all(self, refs: list[dict[str, str]],
-                   ) -> Iterator[tuple[str, Any, str | None]]:
+    def _fetch_all(self, ids: list[str]) -> Iterator[tuple[str, Any, str | None]]:
         window = self.window
         with ThreadPoolExecutor(self.max_concurrency,
                                 thread_name_prefix=f"looker-{self.content_type.name}") as pool:
             pending: set[Future[tuple[str, Any]]] = set()
             position = 0
             try:
-                while position < len(refs) or pending:
-                    while position < len(refs) and len(pending) < window:
-                        pending.add(pool.submit(self._fetch_one, refs[position]))
+                while position < len(ids) or pending:
+                    while position < len(ids) and len(pending) < window:
+                        pending.add(pool.submit(self._fetch_one, ids[position]))
                         position += 1
                     done, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for future in done:
