@@ -135,6 +135,30 @@ def test_outage_mid_sync_then_resume_from_checkpoint(fresh_emulator: LookerEmula
     assert_store_matches(db, emu, ["dashboards"])
 
 
+def test_listing_failing_part_way_keeps_details_fetched_meanwhile(
+        fresh_emulator: LookerEmulator, tmp_path: Path) -> None:
+    """Details are fetched while the listing goes on: when its last call (all_dashboards, for
+    LookML dashboards) keeps failing, the step fails naming it, what was fetched meanwhile
+    is stored, and the re-run fetches only the rest."""
+    db = tmp_path / "db.sqlite"
+    emu = fresh_emulator
+    total = len(emu.objects("dashboards"))
+    emu.faults.update({"error_rate": 1.0, "only_paths": r"^/api/4\.0/dashboards$"})
+    failed = _materialize(emu, db, ["dashboards"], max_attempts=2, max_retry_seconds=5)
+    assert not failed.success
+    assert "GET /dashboards:" in _error_text(failed)
+    with ContentStore(db) as store:
+        stored_before = store.progress_ids(DASHBOARDS.code, PARTITION)
+    assert 0 < len(stored_before) < total, "no detail was fetched while the listing ran"
+
+    emu.faults.update({"error_rate": 0.0, "only_paths": None})
+    emu.reset_stats()
+    healed = _materialize(emu, db, ["dashboards"])
+    assert healed.success, _error_text(healed)
+    assert emu.stats.route(*DASHBOARD_DETAIL) == total - len(stored_before)
+    assert_store_matches(db, emu, ["dashboards"])
+
+
 def test_mutations_are_stored_exactly_with_details_only_for_them(
         fresh_emulator: LookerEmulator, tmp_path: Path) -> None:
     db = tmp_path / "db.sqlite"

@@ -6,7 +6,9 @@ One code path: the sequential case is max_concurrency=1, not a second implementa
 from __future__ import annotations
 
 import functools
+import queue
 import string
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -150,10 +152,16 @@ class ContentStream:
                         yield id_, row, None
 
     def _iter_details(self) -> Iterator[tuple[str, Any, str | None]]:
+        # The listing runs in its own thread while the details of what it has listed so far
+        # are fetched: 3,000 dashboards spent 1.0 of 9.3 s listing before any detail request.
+        with _Background(self._listed(), f"looker-{self.content_type.name}-listing") as listed:
+            yield from self._fetch_all(listed)
+
+    def _listed(self) -> Iterator[str | tuple[str, Any, str | None]]:
+        """Each listed id to fetch, or (id, UNCHANGED, version) when the stored copy is
+        current; sets `total` at the end. Only ids are kept, never listing rows."""
         ct = self.content_type
-        # Only ids are kept (the path is rebuilt from the id): a listing of 50,000 dashboards
-        # holds 50,000 strings, shared with the seen set and the version map.
-        ids: list[str] = []
+        to_fetch = 0
         for call in ct.listing:
             for _, page in self._pages(call):
                 for row in _decoded(page):
@@ -170,9 +178,9 @@ class ContentStream:
                                 yield id_, UNCHANGED, version
                                 continue
                             self._versions[id_] = version
-                        ids.append(id_)
-        self.total = len(ids) + self.stats.skipped_unchanged
-        yield from self._fetch_all(ids)
+                        to_fetch += 1
+                        yield id_
+        self.total = to_fetch + self.stats.skipped_unchanged
 
     def _get_object(self, template: str, ref: dict[str, str]) -> Any:
         """GET one object by its path template, or _GONE on a 404."""
@@ -200,18 +208,30 @@ class ContentStream:
         obj = self._get_object(self.content_type.lookup_path, self._ref(id_))
         return None if obj is _GONE else obj
 
-    def _fetch_all(self, ids: list[str]) -> Iterator[tuple[str, Any, str | None]]:
+    def _fetch_all(self, listed: _Background) -> Iterator[tuple[str, Any, str | None]]:
         window = self.window
         with ThreadPoolExecutor(self.max_concurrency,
                                 thread_name_prefix=f"looker-{self.content_type.name}") as pool:
             pending: set[Future[tuple[str, Any]]] = set()
-            position = 0
+            listing_done = False
             try:
-                while position < len(ids) or pending:
-                    while position < len(ids) and len(pending) < window:
-                        pending.add(pool.submit(self._fetch_one, ids[position]))
-                        position += 1
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                while not listing_done or pending:
+                    while not listing_done and len(pending) < window:
+                        # Wait for the listing only when nothing else is in flight.
+                        item = listed.get(block=not pending)
+                        if item is _NOTHING_YET:
+                            break
+                        if item is _END:
+                            listing_done = True
+                        elif isinstance(item, tuple):
+                            yield item  # unchanged: nothing to fetch
+                        else:
+                            pending.add(pool.submit(self._fetch_one, item))
+                    if not pending:
+                        continue
+                    # Short waits while the listing may bring more work than is in flight.
+                    timeout = None if listing_done or len(pending) >= window else 0.005
+                    done, pending = wait(pending, timeout, return_when=FIRST_COMPLETED)
                     for future in done:
                         id_, obj = future.result()
                         version = self._versions.pop(id_, None)
@@ -224,6 +244,55 @@ class ContentStream:
             finally:
                 for future in pending:
                     future.cancel()
+
+
+_END = object()
+_NOTHING_YET = object()
+
+
+class _Background:
+    """Runs an iterator in a thread of its own; `get` hands over its items in order, then
+    `_END`, and raises what the iterator raised. Leaving the `with` block stops it at its
+    next item (a request in progress finishes first; the thread is a daemon)."""
+
+    def __init__(self, items: Iterator[Any], name: str) -> None:
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(items,), name=name,
+                                        daemon=True)
+
+    def __enter__(self) -> _Background:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=1.0)
+
+    def _run(self, items: Iterator[Any]) -> None:
+        try:
+            for item in items:
+                if self._stop.is_set():
+                    return
+                self._queue.put(item)
+            self._queue.put(_END)
+        except BaseException as exc:  # handed to the consuming thread, raised there
+            self._queue.put(_Failure(exc))
+
+    def get(self, block: bool) -> Any:
+        """The next item, `_END`, or `_NOTHING_YET` when not blocking and none is ready."""
+        try:
+            item = self._queue.get(block=block)
+        except queue.Empty:
+            return _NOTHING_YET
+        if isinstance(item, _Failure):
+            raise item.error
+        return item
+
+
+@dataclass(frozen=True)
+class _Failure:
+    error: BaseException
 
 
 def _decoded(page: list[msgspec.Raw]) -> Iterator[Any]:
