@@ -13,6 +13,8 @@ from looker_assets import content_types
 from looker_assets.assets import IO_MANAGER_KEY, build_content_asset
 from looker_assets.emulator import LookerEmulator
 from looker_assets.io_manager import LookerContentIOManager
+from looker_assets.looker.client import ClientConfig, LookerClient
+from looker_assets.looker.errors import LookerConnectionError
 from looker_assets.looker.resource import LookerResource
 from looker_assets.storage.store import ContentStore
 from looker_assets_tests.conftest import PARTITION, looker_resource
@@ -164,3 +166,29 @@ def test_preflight_names_missing_permissions(fresh_emulator: LookerEmulator,
     meta = result.get_asset_materialization_events()[0].materialization.metadata
     assert meta["looker_release"].value == checked.looker_release
     assert meta["missing_permissions"].value == "none"
+
+
+_PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
+                    "ALL_PROXY", "no_proxy", "NO_PROXY")
+
+
+@pytest.mark.parametrize("bypass", [False, True])
+def test_proxy_environment_is_honoured(emulator: LookerEmulator, monkeypatch: pytest.MonkeyPatch,
+                                       bypass: bool) -> None:
+    """The client reads HTTP(S)_PROXY / NO_PROXY once, not per request; it still obeys them."""
+    for name in _PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{_closed_port()}")
+    if bypass:
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    client = LookerClient(ClientConfig(base_url=emulator.url, client_id=emulator.client_id,
+                                       client_secret=emulator.client_secret, verify_ssl=False,
+                                       max_attempts=1, transport_retries=0))
+    try:
+        if bypass:
+            assert client.get_json("/user", {"fields": "id"})["id"]
+        else:
+            with pytest.raises(LookerConnectionError, match="cannot reach Looker"):
+                client.get_json("/user", {"fields": "id"})
+    finally:
+        client.close()
