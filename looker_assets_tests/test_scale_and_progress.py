@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import subprocess
 import sys
 import tracemalloc
@@ -94,3 +95,22 @@ def test_extract_rejects_unknown_type(tmp_path: Path, emulator: LookerEmulator) 
     proc = _extract(emulator, tmp_path, "dashbords")
     assert proc.returncode == 2
     assert "unknown content type 'dashbords'" in proc.stderr and "dashboards" in proc.stderr
+
+
+def _tuned(env_value: str | None) -> str:
+    env = {k: v for k, v in os.environ.items() if k != "LOOKER_ASSETS_MALLOC_ARENAS"}
+    if env_value is not None:
+        env["LOOKER_ASSETS_MALLOC_ARENAS"] = env_value
+    code = "from looker_assets.malloc_tuning import tune_allocator; print(tune_allocator())"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=60, check=True)
+    return done.stdout.strip() + done.stderr
+
+
+def test_allocator_tuning_applies_on_glibc_and_can_be_switched_off() -> None:
+    glibc = platform.libc_ver()[0] == "glibc"
+    # On glibc mallopt accepts both settings; elsewhere nothing is tuned.
+    assert _tuned(None) == str(glibc)
+    assert _tuned("0") == "False"
+    bad = _tuned("many")
+    assert bad.startswith("False") and "LOOKER_ASSETS_MALLOC_ARENAS must be an integer" in bad
