@@ -12,6 +12,7 @@ from looker_assets import content_types
 from looker_assets.assets import CONTENT_ASSETS, IO_MANAGER_KEY
 from looker_assets.emulator import LookerEmulator
 from looker_assets.io_manager import LookerContentIOManager
+from looker_assets.looker.client import ClientConfig, LookerClient
 from looker_assets.storage.store import ContentStore
 from looker_assets_tests.conftest import PARTITION, looker_resource
 
@@ -118,3 +119,17 @@ def test_definitions_shape() -> None:
     job = defs.resolve_job_def("looker_sync_job")
     assert job.partitions_def is not None
     assert Path(__file__).exists()
+
+
+def test_raw_and_typed_sdk_calls_share_the_client(emulator: LookerEmulator) -> None:
+    """Raw GETs take bodies as bytes (no str round trip); the SDK's typed methods on the same
+    session still get their models."""
+    client = LookerClient(ClientConfig(base_url=emulator.url, client_id=emulator.client_id,
+                                       client_secret=emulator.client_secret, verify_ssl=False))
+    try:
+        raw = client.get_json_array("/dashboards", {"fields": "id"})
+        typed = client.sdk.all_dashboards(fields="id")
+        assert [msgspec.json.decode(r)["id"] for r in raw] == [d.id for d in typed]
+        assert client.get_json("/user", {"fields": "id"})["id"] == client.sdk.me(fields="id").id
+    finally:
+        client.close()

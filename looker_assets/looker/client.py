@@ -224,7 +224,7 @@ class LookerClient:
             self._local.login = last
         else:
             self._local.last = last
-            if last.method == "GET" and 200 <= last.status < 300:
+            if getattr(self._local, "raw_get", False) and 200 <= last.status < 300:
                 # The SDK hands a binary content type back as bytes instead of decoding the
                 # body to str, which msgspec then re-encodes to UTF-8. Content with one
                 # character beyond U+FFFF makes that str 4 bytes per character: 5,000
@@ -317,7 +317,14 @@ class LookerClient:
             token = self.sdk.auth.token
             try:
                 with self.gate.slot():
-                    body = self.sdk.get(path, structure=str, query_params=dict(params or {}))
+                    # Only our raw GETs take bodies as bytes; the SDK's typed methods on the
+                    # same session keep theirs (see _on_response).
+                    self._local.raw_get = True
+                    try:
+                        body = self.sdk.get(path, structure=str,
+                                            query_params=dict(params or {}))
+                    finally:
+                        self._local.raw_get = False
                 self.gate.on_success()
                 return body
             except sdk_error.SDKError as exc:
