@@ -55,9 +55,10 @@ class ResumePoint:
 class ContentStream:
     """Iterates (id, object, version) triples of one content type exactly as Looker returned them.
 
-    Detail types list ids first (cheap), then fetch details with at most `max_concurrency`
-    requests in flight and at most twice that many results pending, so memory holds a set of
-    ids, never a set of objects. Before iterating, the sync may set:
+    Detail types list ids (cheap) in a thread of their own while the details listed so far
+    are fetched, with at most `max_concurrency` requests in flight (listing included) and at
+    most twice that many results pending, so memory holds a set of ids, never a set of
+    objects; `total` is known once the listing ends. Before iterating, the sync may set:
     - `done_ids`: ids an interrupted sync of this partition already stored (skipped);
     - `version_of(row)`: a digest of a versioned listing row (stored with the object);
     - `is_unchanged(id, version)`: True when the stored copy is current (yields UNCHANGED);
