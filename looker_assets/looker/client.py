@@ -117,7 +117,6 @@ BODY_AS_BYTES = "application/octet-stream"
 
 @dataclass
 class _LastResponse:
-    method: str = ""
     path: str = ""
     status: int | None = None
     retry_after: float | None = None
@@ -213,7 +212,6 @@ class LookerClient:
     def _on_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         retry_after = response.headers.get("Retry-After")
         last = _LastResponse(
-            method=response.request.method or "",
             path=urlsplit(response.request.url or "").path,
             status=response.status_code,
             retry_after=_parse_retry_after(retry_after),

@@ -24,7 +24,6 @@ from looker_assets.looker.errors import LookerNotFound, LookerResponseError
 # Yielded instead of an object when the listing proves the stored copy is current.
 UNCHANGED: Any = type("Unchanged", (), {"__repr__": lambda self: "UNCHANGED"})()
 _GONE = object()
-_DECODED = msgspec.Raw(b"null")
 # A page's JSON above this shrinks the next pages' limit (decoded, it is several times larger).
 PAGE_TARGET_BYTES = 4 * 2**20
 MIN_PAGE = 10
@@ -297,9 +296,8 @@ class _Failure:
 
 
 def _decoded(page: list[msgspec.Raw]) -> Iterator[Any]:
-    """Decode a page's rows one at a time, releasing each row's JSON once decoded."""
-    for index, raw in enumerate(page):
-        page[index] = _DECODED
+    """Decode a page's rows one at a time (each Raw is a view into the page's body)."""
+    for raw in page:
         yield msgspec.json.decode(raw)
 
 

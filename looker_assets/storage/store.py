@@ -126,6 +126,12 @@ def _prepare(conn: sqlite3.Connection, db_path: Path) -> None:
         raise
 
 
+# Parameters ?1 content type, ?2 partition: the ids the open sync of that partition handled,
+# and the active rows it did not (what a complete listing lacked).
+_HANDLED_IDS = "SELECT id FROM sync_progress WHERE content_type = ?1 AND partition_key = ?2"
+_UNHANDLED_ACTIVE = f"content_type = ?1 AND deleted_at IS NULL AND id NOT IN ({_HANDLED_IDS})"
+
+
 class ContentStore:
     """Reads and writes content_items and sync_checkpoints of one database file."""
 
@@ -254,9 +260,8 @@ class ContentStore:
     def unhandled_active_ids(self, content_type: int, partition_key: str) -> list[str]:
         """Active rows the open sync has not handled: candidates for a soft delete."""
         return [row[0] for row in self.conn.execute(
-            "SELECT id FROM content_items WHERE content_type = ?1 AND deleted_at IS NULL "
-            "AND id NOT IN (SELECT id FROM sync_progress WHERE content_type = ?1 "
-            "AND partition_key = ?2) ORDER BY id", (content_type, partition_key))]
+            f"SELECT id FROM content_items WHERE {_UNHANDLED_ACTIVE} ORDER BY id",
+            (content_type, partition_key))]
 
     def _check_owner(self, content_type: int, partition_key: str, owner: str) -> None:
         row = self.conn.execute(
@@ -305,16 +310,13 @@ class ContentStore:
         try:
             if owner is not None:
                 self._check_owner(content_type, partition_key, owner)
-            handled = ("SELECT id FROM sync_progress "
-                       "WHERE content_type = ?1 AND partition_key = ?2")
             deleted = 0 if not delete else conn.execute(
-                f"UPDATE content_items SET deleted_at = ?3 WHERE content_type = ?1 "
-                f"AND deleted_at IS NULL AND id NOT IN ({handled})",
+                f"UPDATE content_items SET deleted_at = ?3 WHERE {_UNHANDLED_ACTIVE}",
                 (content_type, partition_key, deleted_at),
             ).rowcount
             revived = conn.execute(
                 f"UPDATE content_items SET deleted_at = NULL WHERE content_type = ?1 "
-                f"AND deleted_at IS NOT NULL AND id IN ({handled})",
+                f"AND deleted_at IS NOT NULL AND id IN ({_HANDLED_IDS})",
                 (content_type, partition_key),
             ).rowcount
             conn.execute(
