@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
 from looker_assets.content_types import CONTENT_TYPES, ContentType
 from looker_assets.looker.extract import ContentStream
 from looker_assets.looker.resource import LookerResource
-from looker_assets.settings import ASSET_PREFIX, DEFAULT_START_DATE, GROUP, POOL, START_DATE_ENV
+from looker_assets.partitions import daily_partitions
+from looker_assets.settings import ASSET_PREFIX, GROUP, POOL
 
 # One partitions definition for every type, so one job and one schedule cover them all.
-# end_offset=1 makes today a valid partition: a sync captures the instance as it is now.
-DAILY = dg.DailyPartitionsDefinition(
-    start_date=os.environ.get(START_DATE_ENV, DEFAULT_START_DATE), timezone="UTC", end_offset=1
-)
+DAILY = daily_partitions()
 
 # Step-level retry: the last layer, after the transport and application retries gave up.
 RETRY_POLICY = dg.RetryPolicy(
@@ -30,11 +26,13 @@ def asset_key(content_type: ContentType) -> dg.AssetKey:
 
 
 def build_content_asset(content_type: ContentType,
-                        retry_policy: dg.RetryPolicy | None = RETRY_POLICY) -> dg.AssetsDefinition:
+                        retry_policy: dg.RetryPolicy | None = RETRY_POLICY,
+                        partitions_def: dg.PartitionsDefinition = DAILY,
+                        ) -> dg.AssetsDefinition:
     @dg.asset(
         key=asset_key(content_type),
         group_name=GROUP,
-        partitions_def=DAILY,
+        partitions_def=partitions_def,
         retry_policy=retry_policy,
         pool=POOL,
         io_manager_key=IO_MANAGER_KEY,

@@ -1,6 +1,8 @@
 """Asset checks on every content type, run with each materialization.
 
 - integrity: every stored row decodes, and its checksum and content_size match;
+- history: versions never overlap, the latest is the stored row, every version decodes and
+  matches its checksum;
 - reconciliation: the active count equals what the completed sync handled from Looker's listing;
 - references (warning): objects point at folders, sets, dashboards and looks that are stored.
 
@@ -17,7 +19,13 @@ import dagster as dg
 from looker_assets.assets import IO_MANAGER_KEY, asset_key
 from looker_assets.content_types import CONTENT_TYPES, ContentType
 from looker_assets.io_manager import UNPARTITIONED, LookerContentIOManager
-from looker_assets.storage.integrity import check_rows, dangling_references
+from looker_assets.storage.history import counts_at, partition_cutoff
+from looker_assets.storage.integrity import (
+    IntegrityReport,
+    check_history,
+    check_rows,
+    dangling_references,
+)
 from looker_assets.storage.store import ContentStore
 
 # How many offending rows a check names in its metadata (the CLI lists them all).
@@ -27,23 +35,32 @@ SHOWN = 20
 CheckFn = Callable[[ContentStore, ContentType, str], dict[str, Any]]
 
 
-def integrity(store: ContentStore, ct: ContentType, partition: str) -> dict[str, Any]:
-    report = check_rows(store, ct)
+def _report_result(report: IntegrityReport, what: str) -> dict[str, Any]:
     return dict(
         passed=report.ok,
-        description=None if report.ok else f"{len(report.bad)} bad rows",
-        metadata={"rows": report.rows, "bad_rows": len(report.bad),
+        description=None if report.ok else f"{len(report.bad)} bad {what}",
+        metadata={what: report.rows, f"bad_{what}": len(report.bad),
                   "bad": [f"{b.id}: {b.problem}" for b in report.bad[:SHOWN]]},
     )
 
 
+def integrity(store: ContentStore, ct: ContentType, partition: str) -> dict[str, Any]:
+    return _report_result(check_rows(store, ct), "rows")
+
+
+def history(store: ContentStore, ct: ContentType, partition: str) -> dict[str, Any]:
+    return _report_result(check_history(store, ct), "versions")
+
+
 def reconciliation(store: ContentStore, ct: ContentType, partition: str) -> dict[str, Any]:
     checkpoint = store.checkpoint(ct.code, partition)
-    active = len(store.active_ids(ct.code))
-    if checkpoint is None or checkpoint["status"] != "complete":
+    cutoff = partition_cutoff(store, ct.code, partition)
+    if checkpoint is None or checkpoint["status"] != "complete" or cutoff is None:
         return dict(
             passed=False, description=f"no complete sync for partition {partition}",
-            metadata={"active": active, "partition": partition})
+            metadata={"partition": partition})
+    # As of the end of that partition's sync, so a later day's sync does not change the answer.
+    active = counts_at(store, ct.code, cutoff)["active"]
     listed = int(checkpoint["state"].get("completed_objects", -1))
     return dict(
         passed=active == listed,
@@ -66,6 +83,8 @@ def references(store: ContentStore, ct: ContentType, partition: str) -> dict[str
 
 CHECKS: dict[str, tuple[CheckFn, str]] = {
     "integrity": (integrity, "Every stored row decodes; checksum and content_size match."),
+    "history": (history, "Versions never overlap; the latest is the stored row; every "
+                "version decodes and matches its checksum."),
     "reconciliation": (reconciliation, "Active rows equal the objects Looker listed in the sync."),
     "references": (references, "References point at stored objects (warning only)."),
 }

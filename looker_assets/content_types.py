@@ -73,8 +73,13 @@ class ContentType:
         return path
 
 
-DASHBOARD_VERSION = "id,updated_at,deleted,dashboard_elements(id,look(id,updated_at))"
-LOOK_VERSION = "id,updated_at,deleted"
+# What identifies a version of a look or dashboard in its listing: updated_at, the trash, and
+# what Looker embeds from other objects at read time without touching updated_at (the owner's
+# name, the folder, a tile's look), so a renamed folder or user is a new version, not a stale
+# copy in the history.
+LOOK_VERSION = "id,updated_at,deleted,user_name,is_owner_disabled,folder"
+DASHBOARD_VERSION = (f"{LOOK_VERSION},last_updater_name,"
+                     f"dashboard_elements(id,look({LOOK_VERSION}))")
 
 
 def _search(path: str, sorts: str = "id") -> ListCall:

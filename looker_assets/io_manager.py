@@ -12,7 +12,9 @@ from looker_assets import content_types, progress
 from looker_assets.looker.errors import LookerAuthError, LookerError, LookerResponseError
 from looker_assets.looker.extract import ContentStream
 from looker_assets.looker.preflight import run_preflight
+from looker_assets.partitions import PartitionNotCapturable, check_capturable
 from looker_assets.settings import database_path
+from looker_assets.storage.history import HistoryError, partition_cutoff, versions_at
 from looker_assets.storage.rows import UnstorableObject
 from looker_assets.storage.store import ContentStore, StoreError
 from looker_assets.sync import Progress, run_sync
@@ -37,6 +39,11 @@ class LookerContentIOManager(dg.ConfigurableIOManager):
     memory_warning_mb: int = Field(
         default=300, description="Log a warning when the step's peak RSS passes 80% of this.")
 
+    capture_grace_hours: float | None = Field(
+        default=None, ge=0,
+        description="How long after its day ends a partition can still be captured; else "
+        "$LOOKER_ASSETS_CAPTURE_GRACE_HOURS, else 6.")
+
     def open_store(self) -> ContentStore:
         return ContentStore(database_path(self.path))
 
@@ -46,9 +53,13 @@ class LookerContentIOManager(dg.ConfigurableIOManager):
         partition = context.partition_key if context.has_partition_key else UNPARTITIONED
         # Open and test the file before the first request, so a bad path costs no API calls.
         try:
+            if context.has_partition_key:
+                # A day long past cannot be captured now: fail before touching Looker or the
+                # store, and do not retry (a retry is later still).
+                check_capturable(partition, grace=self.capture_grace_hours)
             store = self.open_store()
             store.check_writable()
-        except StoreError as exc:
+        except (StoreError, PartitionNotCapturable) as exc:
             obj.close()
             raise dg.Failure(description=str(exc), allow_retries=False) from None
         with store:
@@ -113,12 +124,25 @@ class LookerContentIOManager(dg.ConfigurableIOManager):
             context.add_output_metadata(metadata)
 
     def load_input(self, context: dg.InputContext) -> Iterator[Any]:
-        """The stored, active objects of the upstream type, decoded lazily."""
-        code = _content_type(context).code
+        """The upstream type's objects, decoded lazily: for one partition, as of the end of that
+        day's sync (a downstream asset for day D sees day D's instance); else as they are now."""
+        ct = _content_type(context)
         path = database_path(self.path)
+        keys = context.asset_partition_keys if context.has_asset_partitions else []
+        cutoff = None
+        if len(keys) == 1:
+            with ContentStore(path) as store:
+                cutoff = partition_cutoff(store, ct.code, keys[0])
+            if cutoff is None:
+                raise HistoryError(f"{ct.name} has no completed sync for partition {keys[0]} "
+                                   f"in {path}")
 
         def objects() -> Iterator[Any]:
             with ContentStore(path) as store:
-                yield from store.objects(code)
+                if cutoff is None:
+                    yield from store.objects(ct.code)
+                else:
+                    for version in versions_at(store, ct.code, cutoff):
+                        yield version.decoded()
 
         return objects()

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from looker_assets.partitions import PartitionNotCapturable, check_capturable
 from looker_assets.settings import ASSET_PREFIX
 
 MAX_ATTEMPTS_ENV = "LOOKER_ASSETS_RERUN_MAX_ATTEMPTS"
@@ -75,6 +76,8 @@ def build_rerun_sensor(job: dg.UnresolvedAssetJobDefinition) -> dg.SensorDefinit
                 # A partition-range run: re-running it needs a backfill, not a single run.
                 skipped.append(f"run {run.run_id} has no single partition; re-run its failed "
                                f"days with a backfill")
+            elif failed and (late := _not_capturable(run.tags[PARTITION_TAG])):
+                skipped.append(f"run {run.run_id}: not re-run, {late}")
             elif failed and attempt <= max_attempts:
                 if time.time() < updated + backoff_seconds(attempt, backoff):
                     break  # not yet: this run and those after it are looked at next tick
@@ -95,6 +98,14 @@ def build_rerun_sensor(job: dg.UnresolvedAssetJobDefinition) -> dg.SensorDefinit
                                skip_reason=None if requests else "no failed Looker syncs due")
 
     return rerun_failed_looker_syncs
+
+
+def _not_capturable(partition_key: str) -> str | None:
+    try:
+        check_capturable(partition_key)
+    except PartitionNotCapturable as exc:
+        return str(exc)
+    return None
 
 
 def _datetime(timestamp: float) -> datetime | None:

@@ -8,7 +8,6 @@ from pathlib import Path
 DB_ENV = "LOOKER_ASSETS_DB"
 DEFAULT_DB = "looker_assets.sqlite"
 START_DATE_ENV = "LOOKER_ASSETS_START_DATE"
-DEFAULT_START_DATE = "2026-01-01"
 ASSET_PREFIX = "looker"
 GROUP = "looker"
 POOL = "looker_api"

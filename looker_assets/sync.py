@@ -74,6 +74,16 @@ class SyncResult:
     def objects_per_second(self) -> float:
         return self.objects / self.seconds if self.seconds > 0 else 0.0
 
+    @property
+    def versions_opened(self) -> int:
+        """New, changed and seen-again objects: one new version each."""
+        return self.counts.opened + self.revived
+
+    @property
+    def versions_closed(self) -> int:
+        """Changed objects (their previous version) and objects gone from Looker."""
+        return self.counts.closed + self.deleted
+
     def metadata(self) -> dict[str, Any]:
         return {
             "objects": self.objects,
@@ -83,7 +93,9 @@ class SyncResult:
             "updated": self.counts.updated,
             "unchanged": self.counts.unchanged,
             "deleted": self.deleted,
-            "restored": self.revived,
+            "restored": self.counts.revived + self.revived,
+            "versions_opened": self.versions_opened,
+            "versions_closed": self.versions_closed,
             "missed_by_listing": self.kept,
             "gone_during_sync": self.gone,
             "bytes": self.counts.bytes,
@@ -213,7 +225,7 @@ def run_sync(
             flush()
             state["completed_objects"] = result.resumed_after + result.objects
             result.deleted, result.revived = store.complete_sync(
-                ct.code, partition_key, codec.now_utc(), state, owner, delete=allow_deletes)
+                ct.code, partition_key, state, owner, delete=allow_deletes)
     except Exception:
         # Keep what was fetched before the failure: the retry then starts after it.
         with contextlib.suppress(Exception):

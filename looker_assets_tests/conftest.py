@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,9 @@ from looker_assets.emulator import Faults, LookerEmulator
 from looker_assets.looker.resource import LookerResource
 
 REPO = Path(__file__).resolve().parent.parent
-PARTITION = "2026-11-27"
+# Today (UTC): a partition is that day's snapshot, and only a day that has not long ended can
+# be captured.
+PARTITION = datetime.now(UTC).strftime("%Y-%m-%d")
 
 
 def _serve(scale: int, seed: int) -> Iterator[LookerEmulator]:

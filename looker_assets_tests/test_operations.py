@@ -85,12 +85,13 @@ def test_schedule_targets_every_type_for_the_day() -> None:
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
     # No instance: instance_for_test() leaves Dagster's definitions-load state pointing at a
     # closed instance, which breaks later materialize() calls in the same process.
+    today = datetime.now(UTC).date()
     context = dg.build_schedule_context(
-        scheduled_execution_time=datetime(2026, 11, 28, 2, 0, tzinfo=UTC))
+        scheduled_execution_time=datetime(today.year, today.month, today.day, 2, 0, tzinfo=UTC))
     requests = list(schedule.evaluate_tick(context).run_requests or [])
     assert len(requests) == 1
     # The 02:00 tick syncs the day it runs in: the partition is the instance as of that day.
-    assert requests[0].partition_key == "2026-11-28"
+    assert requests[0].partition_key == today.isoformat()
     job = defs.resolve_job_def("looker_sync_job")
     assert {k.path[-1] for k in job.asset_layer.executable_asset_keys} == {
         ct.name for ct in content_types.CONTENT_TYPES}
@@ -122,7 +123,8 @@ def test_flipped_byte_fails_the_check_and_verify(fresh_emulator: LookerEmulator,
         return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
 
     runner = CliRunner()
-    assert materialize_with_checks() == {"integrity": True, "reconciliation": True}
+    assert materialize_with_checks() == {"integrity": True, "history": True,
+                                        "reconciliation": True}
     intact = runner.invoke(app, ["verify", "--db", str(db), "--json"])
     assert intact.exit_code == 0, intact.output
     assert json.loads(intact.output)["ok"] is True

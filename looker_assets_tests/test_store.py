@@ -46,7 +46,7 @@ def test_upsert_counts_and_soft_delete(tmp_path: Path) -> None:
                                   checkpoint={"n": 2})
         assert (first.new, first.updated, first.unchanged) == (2, 0, 0)
         assert store.checkpoint(code, "p1")["state"] == {"n": 2}
-        assert store.complete_sync(code, "p1", "t1", {"n": 2}) == (0, 0)
+        assert store.complete_sync(code, "p1", {"n": 2}) == (0, 0)
 
         # The next sync sees 1 unchanged (listing only) and 2 changed; 3 is new.
         store.start_sync(code, "p2", {})
@@ -55,21 +55,22 @@ def test_upsert_counts_and_soft_delete(tmp_path: Path) -> None:
         assert (second.new, second.updated, second.unchanged) == (1, 1, 1)
         assert store.get(code, "2")["title"] == "B"
         assert store.progress_ids(code, "p2") == {"1", "2", "3"}
-        assert store.complete_sync(code, "p2", "t2", {}) == (0, 0)
+        assert store.complete_sync(code, "p2", {}) == (0, 0)
         assert store.progress_ids(code, "p2") == set()
 
         # A complete listing without 1 and 3: both soft-deleted, never removed.
         store.start_sync(code, "p3", {})
         store.write_batch(code, [], "t3", "p3", seen_ids=["2"])
-        assert store.complete_sync(code, "p3", "t3", {}) == (2, 0)
+        assert store.complete_sync(code, "p3", {}) == (2, 0)
         stored = len(_row("1", "a").content_data) + len(_row("2", "B").content_data) + len(
             _row("3", "c").content_data)
         assert store.counts()[code] == {"active": 1, "deleted": 2, "bytes": stored}
 
         # Seen again: the soft delete is undone, even when nothing changed.
         store.start_sync(code, "p4", {})
-        store.write_batch(code, [_row("1", "a")], "t4", "p4", seen_ids=["2", "3"])
-        assert store.complete_sync(code, "p4", "t4", {}) == (0, 2)
+        revived = store.write_batch(code, [_row("1", "a")], "t4", "p4", seen_ids=["2", "3"])
+        assert (revived.revived, revived.opened, revived.closed) == (1, 1, 0)
+        assert store.complete_sync(code, "p4", {}) == (0, 1)
         assert store.counts()[code]["deleted"] == 0
 
 
@@ -147,9 +148,9 @@ def test_a_newer_attempt_takes_over_and_the_older_one_stops(tmp_path: Path) -> N
         with pytest.raises(StoreError, match="took over"):
             first.write_batch(code, [_row("2", "b")], "t", "p", checkpoint={}, owner="A")
         with pytest.raises(StoreError, match="took over"):
-            first.complete_sync(code, "p", "t", {}, owner="A")
+            first.complete_sync(code, "p", {}, owner="A")
         second.write_batch(code, [_row("2", "b")], "t", "p", checkpoint={}, owner="B")
-        assert second.complete_sync(code, "p", "t", {}, owner="B") == (0, 0)
+        assert second.complete_sync(code, "p", {}, owner="B") == (0, 0)
         assert second.progress_ids(code, "p") == set()
         assert first.get(code, "2") is not None
 
@@ -166,11 +167,11 @@ def test_a_sync_that_may_not_delete_still_closes_its_checkpoint(tmp_path: Path) 
     with ContentStore(tmp_path / "s.sqlite") as store:
         store.start_sync(code, "p1", {}, owner="A")
         store.write_batch(code, [_row("1", "a"), _row("2", "b")], "t", "p1", owner="A")
-        store.complete_sync(code, "p1", "t", {}, owner="A")
+        store.complete_sync(code, "p1", {}, owner="A")
         # A user who lacks a permission lists only "1": nothing is deleted, and the next run
         # starts afresh instead of resuming this one forever.
         store.start_sync(code, "p2", {}, owner="B")
         store.write_batch(code, [], "t", "p2", seen_ids=["1"], owner="B")
-        assert store.complete_sync(code, "p2", "t", {}, owner="B", delete=False) == (0, 0)
+        assert store.complete_sync(code, "p2", {}, owner="B", delete=False) == (0, 0)
         assert store.checkpoint(code, "p2")["status"] == "complete"
         assert store.active_ids(code) == {"1", "2"}

@@ -7,7 +7,8 @@ server's order) and encodes that to MessagePack once. No per-type classes on the
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+import threading
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -61,5 +62,20 @@ def utc_timestamp(value: Any) -> str | None:
     return parsed.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+_clock_lock = threading.Lock()
+_last_now = datetime.min.replace(tzinfo=UTC)
+
+
 def now_utc() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    """The current UTC time as stored: strictly increasing within the process, so two versions
+    of one object never share a moment even when the wall clock steps back."""
+    global _last_now
+    with _clock_lock:
+        now = max(datetime.now(UTC), _last_now + timedelta(microseconds=1))
+        _last_now = now
+    return format_utc(now)
+
+
+def format_utc(moment: datetime) -> str:
+    """A timezone-aware datetime in the stored form, `2026-11-27T02:00:00.000000Z`."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

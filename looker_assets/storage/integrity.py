@@ -35,18 +35,77 @@ def check_rows(store: ContentStore, content_type: ContentType) -> IntegrityRepor
     report = IntegrityReport(content_type.name)
     for item in store.iter_items(content_type.code):
         report.rows += 1
-        problem = None
-        if len(item.content_data) != item.content_size:
-            problem = f"content_size {item.content_size} != {len(item.content_data)} bytes"
-        elif codec.checksum(item.content_data) != item.checksum:
-            problem = "checksum mismatch"
-        else:
-            try:
-                codec.decode(item.content_data)
-            except msgspec.DecodeError as exc:
-                problem = f"does not decode: {exc}"
+        problem = _blob_problem(item.content_data, item.content_size, item.checksum)
         if problem:
             report.bad.append(BadRow(content_type.name, item.id, problem))
+    return report
+
+
+def _blob_problem(data: bytes | None, size: int, checksum: str) -> str | None:
+    if data is None:
+        return "bytes missing (neither in content_blobs nor content_items)"
+    if len(data) != size:
+        return f"content_size {size} != {len(data)} bytes"
+    if codec.checksum(data) != checksum:
+        return "checksum mismatch"
+    try:
+        codec.decode(data)
+    except msgspec.DecodeError as exc:
+        return f"does not decode: {exc}"
+    return None
+
+
+def check_history(store: ContentStore, content_type: ContentType) -> IntegrityReport:
+    """The kept versions of the type: no two versions of one object overlap, the current (or,
+    once deleted, the last) version is the content_items row, and every version's bytes
+    decode and match its checksum. `rows` counts versions. (Bytes content_items holds are
+    checked by check_rows.)"""
+    report = IntegrityReport(content_type.name)
+    items = {id_: (checksum, deleted) for id_, checksum, deleted in store.conn.execute(
+        "SELECT id, checksum, deleted_at IS NOT NULL FROM content_items WHERE content_type = ?",
+        (content_type.code,))}
+    verified: set[str] = set()
+
+    def bad(id_: str, problem: str) -> None:
+        report.bad.append(BadRow(content_type.name, id_, problem))
+
+    def close_object(id_: str, last: tuple[str | None, str]) -> None:
+        valid_to, checksum = last
+        item = items.pop(id_, None)
+        if item is None:
+            bad(id_, "has versions but no content_items row")
+        elif item[0] != checksum:
+            bad(id_, "its latest version is not the content_items row")
+        elif item[1] != (valid_to is not None):
+            bad(id_, "deleted, but a version is open" if item[1] else
+                "active, but its latest version is closed")
+
+    previous: tuple[str, str | None, str] | None = None  # id, valid_to, checksum
+    for id_, valid_from, valid_to, size, checksum, in_items, data in store.conn.execute(
+            "SELECT v.id, v.valid_from, v.valid_to, v.content_size, v.checksum, "
+            "i.checksum IS v.checksum, CASE WHEN i.checksum IS v.checksum THEN NULL "
+            "ELSE b.content_data END FROM content_versions v LEFT JOIN content_items i "
+            "ON i.content_type = v.content_type AND i.id = v.id LEFT JOIN content_blobs b "
+            "ON b.checksum = v.checksum WHERE v.content_type = ? ORDER BY v.id, v.valid_from",
+            (content_type.code,)):
+        report.rows += 1
+        if previous is not None and previous[0] != id_:
+            close_object(previous[0], previous[1:])
+        elif previous is not None and (previous[1] is None or previous[1] > valid_from):
+            bad(id_, f"the version from {valid_from} overlaps the one before it")
+        if valid_to is not None and valid_to < valid_from:
+            bad(id_, f"the version from {valid_from} closes before it opens ({valid_to})")
+        if not in_items and checksum not in verified:
+            problem = _blob_problem(data, size, checksum)
+            if problem:
+                bad(id_, f"version from {valid_from}: {problem}")
+            else:
+                verified.add(checksum)
+        previous = (id_, valid_to, checksum)
+    if previous is not None:
+        close_object(previous[0], previous[1:])
+    for id_ in sorted(items):
+        bad(id_, "stored, but has no version")
     return report
 
 

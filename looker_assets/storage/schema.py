@@ -4,7 +4,8 @@ from __future__ import annotations
 
 # PRAGMA application_id marks a file as ours ("LKAS"), so a foreign SQLite file is refused.
 APPLICATION_ID = 0x4C4B4153
-SCHEMA_VERSION = 1
+# 1: current state only. 2: every version kept (content_versions, content_blobs, sync_history).
+SCHEMA_VERSION = 2
 
 # Page size only takes effect before the first table exists, so it is set before the DDL.
 CONNECTION_PRAGMAS = (
@@ -18,7 +19,8 @@ CONNECTION_PRAGMAS = (
     "PRAGMA foreign_keys = ON",
 )
 
-DDL = """
+# Schema version 1, as the first release created it.
+DDL_V1 = """
 CREATE TABLE IF NOT EXISTS content_types (
     code INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -69,3 +71,74 @@ CREATE TABLE IF NOT EXISTS sync_progress (
     PRIMARY KEY (content_type, partition_key, id)
 ) WITHOUT ROWID;
 """
+
+# Added by schema version 2: history.
+DDL_V2 = """
+-- Every distinct version of every object: [valid_from, valid_to) is when it was current, as
+-- the syncs saw it (valid_to NULL: current now). Written in the same transaction as the batch
+-- that saw it. An object's versions never overlap; an active content_items row has exactly one
+-- open version, with its checksum; a deleted one has none (its last version closed at
+-- deleted_at).
+CREATE TABLE IF NOT EXISTS content_versions (
+    content_type INTEGER NOT NULL REFERENCES content_types(code),
+    id           TEXT NOT NULL,
+    valid_from   TEXT NOT NULL,
+    valid_to     TEXT,
+    content_size INTEGER NOT NULL,
+    checksum     TEXT NOT NULL,
+    PRIMARY KEY (content_type, id, valid_from)
+) WITHOUT ROWID;
+
+-- The bytes of past versions, once per checksum. A version's bytes are here, or, while it is
+-- the version content_items holds (its current or, once deleted, its last one), only there:
+-- the current state is never stored twice.
+CREATE TABLE IF NOT EXISTS content_blobs (
+    checksum     TEXT PRIMARY KEY,
+    content_size INTEGER NOT NULL,
+    content_data BLOB NOT NULL
+);
+
+-- One row per completed sync: "as of T" is what the last sync of each type completed at or
+-- before T saw. (sync_checkpoints keeps one row per partition; a re-run replaces it.)
+CREATE TABLE IF NOT EXISTS sync_history (
+    content_type  INTEGER NOT NULL REFERENCES content_types(code),
+    partition_key TEXT NOT NULL,
+    started_at    TEXT NOT NULL,
+    completed_at  TEXT NOT NULL,
+    objects       INTEGER NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS sync_history_completed
+    ON sync_history (content_type, completed_at);
+
+-- Facts about the file: history_starts_at (what prune removed before it).
+CREATE TABLE IF NOT EXISTS store_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+DDL = DDL_V1 + DDL_V2
+
+# Upgrade steps, from the version a file has to the next one; each runs in the one
+# transaction that also creates the new tables and sets user_version.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        # The current rows become the first versions: from when they were stored, closed at
+        # their soft delete. Their bytes stay in content_items (no copy).
+        "INSERT INTO content_versions (content_type, id, valid_from, valid_to, content_size, "
+        "checksum) SELECT content_type, id, synced_at, deleted_at, content_size, checksum "
+        "FROM content_items",
+        # Each partition's completed sync, as far as version 1 remembers it.
+        "INSERT INTO sync_history (content_type, partition_key, started_at, completed_at, "
+        "objects) SELECT content_type, partition_key, started_at, completed_at, "
+        "coalesce(json_extract(state, '$.completed_objects'), 0) FROM sync_checkpoints "
+        "WHERE status = 'complete' AND completed_at IS NOT NULL",
+    ),
+}
+
+
+def statements(ddl: str) -> list[str]:
+    """The DDL's statements, one by one (comments, which may hold semicolons, dropped)."""
+    code = "\n".join(line for line in ddl.splitlines() if not line.lstrip().startswith("--"))
+    return [s for s in code.split(";") if s.strip()]

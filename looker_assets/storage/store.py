@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,9 @@ from looker_assets.storage.schema import (
     APPLICATION_ID,
     CONNECTION_PRAGMAS,
     DDL,
+    MIGRATIONS,
     SCHEMA_VERSION,
+    statements,
 )
 
 
@@ -43,13 +46,16 @@ class BatchCounts:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    # Rows written for objects stored as deleted: seen again, so live again.
+    revived: int = 0
     bytes: int = 0
+    # History: versions this batch opened (new, changed, seen again) and closed (changed).
+    opened: int = 0
+    closed: int = 0
 
     def add(self, other: BatchCounts) -> None:
-        self.new += other.new
-        self.updated += other.updated
-        self.unchanged += other.unchanged
-        self.bytes += other.bytes
+        for name in ("new", "updated", "unchanged", "revived", "bytes", "opened", "closed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +68,9 @@ class StoredItem:
     content_data: bytes
 
 
-def connect(path: str | Path) -> sqlite3.Connection:
-    """Open (creating if needed) the store at `path`, checking that it is ours and current."""
+def connect(path: str | Path) -> tuple[sqlite3.Connection, int | None]:
+    """Open (creating if needed) the store at `path`, checking that it is ours, and upgrade an
+    older schema in place. Returns the connection and the version upgraded from, if any."""
     db_path = Path(path)
     if db_path.exists() and db_path.is_dir():
         raise StoreError(f"database path {db_path} is a directory; set LOOKER_ASSETS_DB to a file")
@@ -74,17 +81,17 @@ def connect(path: str | Path) -> sqlite3.Connection:
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"cannot open database {db_path}: {exc}") from exc
     try:
-        _prepare(conn, db_path)
+        upgraded_from = _prepare(conn, db_path)
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise StoreError(f"cannot use database {db_path}: {exc}") from exc
     except StoreError:
         conn.close()
         raise
-    return conn
+    return conn, upgraded_from
 
 
-def _prepare(conn: sqlite3.Connection, db_path: Path) -> None:
+def _prepare(conn: sqlite3.Connection, db_path: Path) -> int | None:
     for pragma in CONNECTION_PRAGMAS:
         conn.execute(pragma)
     app_id = conn.execute("PRAGMA application_id").fetchone()[0]
@@ -105,11 +112,20 @@ def _prepare(conn: sqlite3.Connection, db_path: Path) -> None:
     if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
         conn.execute("PRAGMA journal_mode = WAL")
     if version == SCHEMA_VERSION and tables:
-        return
+        return None
     try:
         conn.execute("BEGIN IMMEDIATE")
-        for statement in DDL.split(";"):
-            if statement.strip():
+        # Another process may have created or upgraded the file while this one waited.
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
+        if version == SCHEMA_VERSION and tables:
+            conn.execute("COMMIT")
+            return None
+        upgraded_from = version if tables else None
+        for statement in statements(DDL):
+            conn.execute(statement)
+        for step in range(version if tables else SCHEMA_VERSION, SCHEMA_VERSION):
+            for statement in MIGRATIONS[step]:
                 conn.execute(statement)
         conn.executemany(
             "INSERT INTO content_types (code, name, description) VALUES (?, ?, ?) "
@@ -123,7 +139,12 @@ def _prepare(conn: sqlite3.Connection, db_path: Path) -> None:
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
+        if tables and version < SCHEMA_VERSION:
+            raise StoreError(
+                f"{db_path} has schema version {version} and could not be upgraded to "
+                f"{SCHEMA_VERSION} (nothing was changed): {sys.exc_info()[1]}") from None
         raise
+    return upgraded_from
 
 
 # Parameters ?1 content type, ?2 partition: the ids the open sync of that partition handled,
@@ -137,7 +158,7 @@ class ContentStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.conn = connect(self.path)
+        self.conn, self.upgraded_from = connect(self.path)
 
     def close(self) -> None:
         self.conn.close()
@@ -168,10 +189,13 @@ class ContentStore:
         checkpoint: dict[str, Any] | None = None,
         owner: str | None = None,
     ) -> BatchCounts:
-        """Upsert `rows`, record them and `seen_ids` as handled, and advance the checkpoint,
-        all in one transaction: the checkpoint never runs ahead of the data.
+        """Upsert `rows`, keep their versions, record them and `seen_ids` as handled, and
+        advance the checkpoint, all in one transaction: the checkpoint never runs ahead of the
+        data, and a killed sync leaves no half-written version.
 
-        An unchanged object (same checksum) is not rewritten: only a soft delete is undone.
+        An unchanged object (same checksum) writes nothing; a changed one closes its version
+        and opens one at this moment (its old bytes move to content_blobs); a new one, or one
+        stored as deleted, opens one.
         """
         counts = BatchCounts()
         conn = self.conn
@@ -179,25 +203,47 @@ class ContentStore:
         try:
             if owner is not None:
                 self._check_owner(content_type, partition_key, owner)
-            known = self._checksums(content_type, [r.id for r in rows])
-            inserts, updates, versions = [], [], []
+            # Taken under the write lock: versions are ordered as their transactions commit.
+            now = codec.now_utc()
+            known = self._current(content_type, [r.id for r in rows])
+            inserts, updates, sources, archive, closes, opens, revive = [], [], [], [], [], [], []
             for r in rows:
-                counts.bytes += len(r.content_data)
+                size = len(r.content_data)
+                counts.bytes += size
                 previous = known.get(r.id)
                 values = (r.name, r.owner_id, r.owner_email, r.created_at, r.updated_at,
-                          synced_at, r.source_version, len(r.content_data), r.checksum,
-                          r.content_data)
+                          synced_at, r.source_version, size, r.checksum, r.content_data)
+                version = (content_type, r.id, now, size, r.checksum)
                 if previous is None:
                     counts.new += 1
                     inserts.append((content_type, r.id, *values))
+                    opens.append(version)
                 elif previous[0] != r.checksum:
                     counts.updated += 1
+                    archive.append((content_type, r.id))
                     updates.append((*values, content_type, r.id))
+                    if previous[2]:
+                        counts.revived += 1
+                    else:
+                        closes.append((now, content_type, r.id))
+                    opens.append(version)
                 else:
                     counts.unchanged += 1
+                    if previous[2]:
+                        counts.revived += 1
+                        revive.append((content_type, r.id))
+                        opens.append(version)
                     if previous[1] != r.source_version:
-                        versions.append((r.source_version, content_type, r.id))
+                        sources.append((r.source_version, content_type, r.id))
             counts.unchanged += len(seen_ids)
+            counts.opened, counts.closed = len(opens), len(closes)
+            # The bytes of a version that stops being current move to content_blobs first.
+            conn.executemany(
+                "INSERT INTO content_blobs (checksum, content_size, content_data) "
+                "SELECT checksum, content_size, content_data FROM content_items "
+                "WHERE content_type = ? AND id = ? ON CONFLICT (checksum) DO NOTHING",
+                archive,
+            )
             conn.executemany(
                 "INSERT INTO content_items (content_type, id, name, owner_id, owner_email, "
                 "created_at, updated_at, synced_at, source_version, content_size, checksum, "
@@ -207,17 +253,31 @@ class ContentStore:
             conn.executemany(
                 "UPDATE content_items SET name = ?, owner_id = ?, owner_email = ?, "
                 "created_at = ?, updated_at = ?, synced_at = ?, source_version = ?, "
-                "content_size = ?, checksum = ?, content_data = ? "
+                "content_size = ?, checksum = ?, content_data = ?, deleted_at = NULL "
                 "WHERE content_type = ? AND id = ?",
                 updates,
             )
             conn.executemany(
-                "UPDATE content_items SET source_version = ? WHERE content_type = ? AND id = ?",
-                versions,
+                "UPDATE content_items SET deleted_at = NULL WHERE content_type = ? AND id = ?",
+                revive,
             )
             conn.executemany(
-                "INSERT OR IGNORE INTO sync_progress (content_type, partition_key, id) "
-                "VALUES (?, ?, ?)",
+                "UPDATE content_items SET source_version = ? WHERE content_type = ? AND id = ?",
+                sources,
+            )
+            conn.executemany(
+                "UPDATE content_versions SET valid_to = ? WHERE content_type = ? AND id = ? "
+                "AND valid_to IS NULL",
+                closes,
+            )
+            conn.executemany(
+                "INSERT INTO content_versions (content_type, id, valid_from, content_size, "
+                "checksum) VALUES (?, ?, ?, ?, ?)",
+                opens,
+            )
+            conn.executemany(
+                "INSERT INTO sync_progress (content_type, partition_key, id) "
+                "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 [(content_type, partition_key, r.id) for r in rows]
                 + [(content_type, partition_key, i) for i in seen_ids],
             )
@@ -229,18 +289,19 @@ class ContentStore:
             raise
         return counts
 
-    def _checksums(self, content_type: int, ids: list[str],
-                   ) -> dict[str, tuple[str, str | None]]:
-        found: dict[str, tuple[str, str | None]] = {}
+    def _current(self, content_type: int, ids: list[str],
+                 ) -> dict[str, tuple[str, str | None, bool]]:
+        """id -> (checksum, source_version, deleted) of the stored rows among `ids`."""
+        found: dict[str, tuple[str, str | None, bool]] = {}
         # SQLite's default limit on bound variables is 32766; stay well below it.
         for start in range(0, len(ids), 900):
             chunk = ids[start : start + 900]
             marks = ",".join("?" * len(chunk))
-            for id_, checksum, version in self.conn.execute(
-                    f"SELECT id, checksum, source_version FROM content_items "
-                    f"WHERE content_type = ? AND id IN ({marks})",
+            for id_, checksum, version, deleted in self.conn.execute(
+                    f"SELECT id, checksum, source_version, deleted_at IS NOT NULL "
+                    f"FROM content_items WHERE content_type = ? AND id IN ({marks})",
                     (content_type, *chunk)):
-                found[id_] = (checksum, version)
+                found[id_] = (checksum, version, bool(deleted))
         return found
 
     def versions(self, content_type: int) -> dict[str, str]:
@@ -299,21 +360,36 @@ class ContentStore:
             raise
         return None
 
-    def complete_sync(self, content_type: int, partition_key: str, deleted_at: str,
-                      state: dict[str, Any], owner: str | None = None,
-                      delete: bool = True) -> tuple[int, int]:
+    def complete_sync(self, content_type: int, partition_key: str, state: dict[str, Any],
+                      owner: str | None = None, delete: bool = True) -> tuple[int, int]:
         """After a complete listing: soft-delete active rows it lacked (unless `delete` is
-        False), revive rows it had, close the checkpoint. One transaction.
+        False) and close their versions, revive rows it had (a new version each), record the
+        completed sync in sync_history and close the checkpoint. One transaction, one moment:
+        as of that moment, the store holds exactly what this sync saw.
         Returns (deleted, revived)."""
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
             if owner is not None:
                 self._check_owner(content_type, partition_key, owner)
-            deleted = 0 if not delete else conn.execute(
-                f"UPDATE content_items SET deleted_at = ?3 WHERE {_UNHANDLED_ACTIVE}",
-                (content_type, partition_key, deleted_at),
-            ).rowcount
+            now = codec.now_utc()
+            deleted = 0
+            if delete:
+                conn.execute(
+                    f"UPDATE content_versions SET valid_to = ?3 WHERE content_type = ?1 "
+                    f"AND valid_to IS NULL AND id IN "
+                    f"(SELECT id FROM content_items WHERE {_UNHANDLED_ACTIVE})",
+                    (content_type, partition_key, now))
+                deleted = conn.execute(
+                    f"UPDATE content_items SET deleted_at = ?3 WHERE {_UNHANDLED_ACTIVE}",
+                    (content_type, partition_key, now),
+                ).rowcount
+            revived_rows = (f"FROM content_items WHERE content_type = ?1 AND deleted_at IS NOT "
+                            f"NULL AND id IN ({_HANDLED_IDS})")
+            conn.execute(
+                f"INSERT INTO content_versions (content_type, id, valid_from, content_size, "
+                f"checksum) SELECT content_type, id, ?3, content_size, checksum {revived_rows}",
+                (content_type, partition_key, now))
             revived = conn.execute(
                 f"UPDATE content_items SET deleted_at = NULL WHERE content_type = ?1 "
                 f"AND deleted_at IS NOT NULL AND id IN ({_HANDLED_IDS})",
@@ -322,7 +398,15 @@ class ContentStore:
             conn.execute(
                 "DELETE FROM sync_progress WHERE content_type = ? AND partition_key = ?",
                 (content_type, partition_key))
-            self._save_checkpoint(content_type, partition_key, "complete", state, owner)
+            started = conn.execute(
+                "SELECT started_at FROM sync_checkpoints WHERE content_type = ? "
+                "AND partition_key = ?", (content_type, partition_key)).fetchone()
+            conn.execute(
+                "INSERT INTO sync_history (content_type, partition_key, started_at, "
+                "completed_at, objects) VALUES (?1, ?2, ?3, ?4, (SELECT count(*) FROM "
+                "content_items WHERE content_type = ?1 AND deleted_at IS NULL))",
+                (content_type, partition_key, started[0] if started else now, now))
+            self._save_checkpoint(content_type, partition_key, "complete", state, owner, now)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -332,8 +416,9 @@ class ContentStore:
     # -- checkpoints -----------------------------------------------------------------------
 
     def _save_checkpoint(self, content_type: int, partition_key: str, status: str,
-                         state: dict[str, Any], owner: str | None = None) -> None:
-        now = codec.now_utc()
+                         state: dict[str, Any], owner: str | None = None,
+                         now: str | None = None) -> None:
+        now = now or codec.now_utc()
         self.conn.execute(
             "INSERT INTO sync_checkpoints (content_type, partition_key, status, owner, state, "
             "started_at, updated_at, completed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
