@@ -370,7 +370,7 @@ def test_materialize_button_launch_succeeds_with_metadata_and_checks(
     assert tags["dagster/from_ui"] == "true"
     assert sorted(k["path"][-1] for k in run["assetSelection"]) == sorted(TYPES)
     assert sorted((c["assetKey"]["path"][-1], c["name"]) for c in run["assetCheckSelection"]) \
-        == sorted((t, name) for t in TYPES for name in ("integrity", "reconciliation"))
+        == sorted((t, name) for t in TYPES for name in ("history", "integrity", "reconciliation"))
 
     for name in TYPES:
         node = dagster_dev.graphql(ASSET_QUERY, {"key": {"path": ["looker", name]},

@@ -17,6 +17,7 @@ from looker_assets.storage import codec
 from looker_assets.storage.store import ContentStore
 
 HISTORY_STARTS_AT = "history_starts_at"
+HISTORY_STARTS_WHY = "history_starts_why"
 
 # A version's bytes: in content_blobs, or, while content_items holds that version, only there.
 _BYTES = ("coalesce(i.content_data, b.content_data)",
@@ -50,7 +51,7 @@ class Version:
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def parse_moment(text: str) -> str:
+def parse_moment(text: str, label: str = "WHEN") -> str:
     """WHEN as stored text: an ISO-8601 timestamp (UTC when it has no offset), or a date
     YYYY-MM-DD meaning the end of that UTC day."""
     value = text.strip()
@@ -60,7 +61,7 @@ def parse_moment(text: str) -> str:
         moment = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
     except ValueError:
         raise HistoryError(
-            f"{text!r} is not a date (YYYY-MM-DD, the end of that UTC day) or an ISO-8601 "
+            f"{label} {text!r} is not a date (YYYY-MM-DD, the end of that UTC day) or an ISO-8601 "
             f"timestamp (e.g. 2026-11-27T14:30:00Z)") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
@@ -73,10 +74,11 @@ def first_sync(store: ContentStore) -> str | None:
     return store.conn.execute("SELECT min(completed_at) FROM sync_history").fetchone()[0]
 
 
-def history_starts_at(store: ContentStore) -> str | None:
-    row = store.conn.execute("SELECT value FROM store_meta WHERE key = ?",
-                             (HISTORY_STARTS_AT,)).fetchone()
-    return None if row is None else row[0]
+def history_start(store: ContentStore) -> tuple[str | None, str]:
+    """The first moment the history can answer for (None: its first sync), and why."""
+    meta = dict(store.conn.execute("SELECT key, value FROM store_meta WHERE key IN (?, ?)",
+                                   (HISTORY_STARTS_AT, HISTORY_STARTS_WHY)))
+    return meta.get(HISTORY_STARTS_AT), meta.get(HISTORY_STARTS_WHY, "")
 
 
 def check_moment(store: ContentStore, at: str, label: str = "WHEN") -> None:
@@ -87,9 +89,10 @@ def check_moment(store: ContentStore, at: str, label: str = "WHEN") -> None:
     if at < first:
         raise HistoryError(f"{label} {at} is before the first completed sync ({first}); "
                            f"the store holds nothing for it")
-    pruned = history_starts_at(store)
-    if pruned is not None and at < pruned:
-        raise HistoryError(f"{label} {at} is before {pruned}: history before it was pruned")
+    start, why = history_start(store)
+    if start is not None and at < start:
+        raise HistoryError(f"{label} {at} is before {start}: the history before it is not "
+                           f"kept ({why})")
 
 
 def sync_cutoff(store: ContentStore, code: int, at: str) -> str | None:

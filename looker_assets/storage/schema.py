@@ -111,7 +111,8 @@ CREATE TABLE IF NOT EXISTS sync_history (
 CREATE INDEX IF NOT EXISTS sync_history_completed
     ON sync_history (content_type, completed_at);
 
--- Facts about the file: history_starts_at (what prune removed before it).
+-- Facts about the file: history_starts_at and history_starts_why (moments before it cannot be
+-- read: pruned, or before an upgrade from a store that kept no history).
 CREATE TABLE IF NOT EXISTS store_meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -134,6 +135,12 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "objects) SELECT content_type, partition_key, started_at, completed_at, "
         "coalesce(json_extract(state, '$.completed_objects'), 0) FROM sync_checkpoints "
         "WHERE status = 'complete' AND completed_at IS NOT NULL",
+        # Version 1 kept only the current state: moments before its last sync are unknown.
+        "INSERT INTO store_meta (key, value) SELECT 'history_starts_at', max(completed_at) "
+        "FROM sync_checkpoints WHERE status = 'complete' HAVING max(completed_at) IS NOT NULL",
+        "INSERT INTO store_meta (key, value) SELECT 'history_starts_why', 'the store was "
+        "upgraded from schema 1, which kept only the current state' FROM store_meta "
+        "WHERE key = 'history_starts_at'",
     ),
 }
 

@@ -471,6 +471,11 @@ class ContentStore:
         ).fetchone()
         return None if row is None else codec.decode(row[0])
 
+    def names(self, content_type: int) -> dict[str, str | None]:
+        """id -> the name column (the latest name) of every stored object of the type."""
+        return dict(self.conn.execute(
+            "SELECT id, name FROM content_items WHERE content_type = ?", (content_type,)))
+
     def active_ids(self, content_type: int) -> set[str]:
         return {row[0] for row in self.conn.execute(
             "SELECT id FROM content_items WHERE content_type = ? AND deleted_at IS NULL",
@@ -481,6 +486,11 @@ class ContentStore:
         return dict(self.conn.execute(
             "SELECT content_type, max(completed_at) FROM sync_checkpoints "
             "WHERE status = 'complete' GROUP BY content_type"))
+
+    def version_counts(self) -> dict[int, int]:
+        """Per content type: versions kept."""
+        return dict(self.conn.execute(
+            "SELECT content_type, count(*) FROM content_versions GROUP BY content_type"))
 
     def counts(self) -> dict[int, dict[str, int]]:
         """Per content type: active and deleted rows and stored bytes."""

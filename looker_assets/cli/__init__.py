@@ -1,0 +1,16 @@
+"""`looker-assets`: the demo, syncs, the emulator, and reading the backup now and in the past.
+
+Each module adds its commands to the one Typer app in `common`; `--help` lists them in the
+order they are imported here.
+"""
+# isort: skip_file
+
+from looker_assets.cli.common import app
+from looker_assets.cli import run_commands, inspect_commands, history_commands
+
+__all__ = ["app", "main"]
+_COMMAND_MODULES = (run_commands, inspect_commands, history_commands)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,3 @@
+from looker_assets.cli import main
+
+main()
