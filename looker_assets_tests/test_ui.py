@@ -370,7 +370,8 @@ def test_materialize_button_launch_succeeds_with_metadata_and_checks(
     assert tags["dagster/from_ui"] == "true"
     assert sorted(k["path"][-1] for k in run["assetSelection"]) == sorted(TYPES)
     assert sorted((c["assetKey"]["path"][-1], c["name"]) for c in run["assetCheckSelection"]) \
-        == sorted((t, name) for t in TYPES for name in ("history", "integrity", "reconciliation"))
+        == sorted((t, name) for t in TYPES
+                  for name in ("history", "integrity", "reconciliation"))
 
     for name in TYPES:
         node = dagster_dev.graphql(ASSET_QUERY, {"key": {"path": ["looker", name]},
@@ -385,7 +386,7 @@ def test_materialize_button_launch_succeeds_with_metadata_and_checks(
         assert metadata["listed"] == expected, (name, metadata)
         checks = {c["name"]: c["executionForLatestMaterialization"]
                   for c in node["assetChecksOrError"]["checks"]}
-        assert set(checks) == {"integrity", "reconciliation"}, (name, checks)
+        assert set(checks) == {"history", "integrity", "reconciliation"}, (name, checks)
         for check_name, execution in checks.items():
             assert execution is not None, (name, check_name)
             assert execution["runId"] == launched.run_id, (name, check_name, execution)
@@ -430,14 +431,14 @@ def test_browser_shows_asset_graph_and_asset_page(dagster_dev: DagsterDev,
             # The graph of the two materialized assets, as the asset-selection filter shows it.
             selection = 'key:"looker/users" or key:"looker/groups"'
             page.goto(f"{dagster_dev.url}/asset-groups~{urllib.parse.quote(selection, safe='')}/")
-            page.get_by_text("2 / 2 Passed").nth(1).wait_for()  # both nodes, checks passed
+            page.get_by_text("3 / 3 Passed").nth(1).wait_for()  # both nodes, checks passed
             page.get_by_text(" ago").nth(1).wait_for()  # both nodes, a latest event
             text = page.inner_text("body")
             lines = [line.strip() for line in text.splitlines() if line.strip()]
             for name in TYPES:
                 assert name in lines, (name, text[:3000])
             assert text.count("Latest event") == 2, text[:3000]
-            assert text.count("2 / 2 Passed") == 2, text[:3000]
+            assert text.count("3 / 3 Passed") == 2, text[:3000]
             page.wait_for_timeout(500)  # let the viewport's zoom animation settle
             page.screenshot(path=str(SHOT_GRAPH))
 
