@@ -214,7 +214,12 @@ def test_when_before_the_first_sync_or_malformed_is_refused(three_syncs: dict[st
 
 
 def test_a_partition_from_days_ago_fails_without_touching_the_store(
-        fresh_emulator: LookerEmulator, tmp_path: Path) -> None:
+        fresh_emulator: LookerEmulator, tmp_path: Path, dagster_home: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from looker_assets.definitions import defs
+    from looker_assets.sensors import BACKOFF_ENV
+
+    monkeypatch.setenv(BACKOFF_ENV, "0")
     today = datetime.now(UTC).date()
     partitions = dg.DailyPartitionsDefinition(
         start_date=(today - timedelta(days=10)).isoformat(), timezone="UTC", end_offset=1)
@@ -223,21 +228,26 @@ def test_a_partition_from_days_ago_fails_without_touching_the_store(
     resources = {"looker": looker_resource(fresh_emulator),
                  IO_MANAGER_KEY: LookerContentIOManager(path=str(db))}
     asset = build_content_asset(users, RETRY_POLICY, partitions)
-    assert dg.materialize([asset], partition_key=today.isoformat(),
-                          resources=resources).success
-    before = db.read_bytes()
-    fresh_emulator.reset_stats()
-    old = (today - timedelta(days=3)).isoformat()
-    result = dg.materialize([asset], partition_key=old, resources=resources,
-                            raise_on_error=False)
-    assert not result.success
-    failure = next(e for e in result.all_events if e.is_step_failure)
-    message = failure.step_failure_data.error.message
-    assert f"partition {old} cannot be captured now" in message
-    assert not any(e.event_type_value == "STEP_UP_FOR_RETRY" for e in result.all_events), \
-        "a day long past is not retried"
-    assert fresh_emulator.stats.requests == 0, "no request to Looker"
-    assert db.read_bytes() == before and not Path(f"{db}-wal").exists()
+    with dg.DagsterInstance.get() as instance:
+        assert dg.materialize([asset], partition_key=today.isoformat(), instance=instance,
+                              resources=resources).success
+        before = db.read_bytes()
+        fresh_emulator.reset_stats()
+        old = (today - timedelta(days=3)).isoformat()
+        result = dg.materialize([asset], partition_key=old, resources=resources,
+                                instance=instance, raise_on_error=False)
+        assert not result.success
+        failure = next(e for e in result.all_events if e.is_step_failure)
+        message = failure.step_failure_data.error.message
+        assert f"partition {old} cannot be captured now" in message
+        assert not any(e.event_type_value == "STEP_UP_FOR_RETRY" for e in result.all_events), \
+            "a day long past is not retried"
+        assert fresh_emulator.stats.requests == 0, "no request to Looker"
+        assert db.read_bytes() == before and not Path(f"{db}-wal").exists()
+        # Nor does the sensor that re-runs failed syncs ask for it again.
+        sensor = defs.resolve_sensor_def("rerun_failed_looker_syncs")
+        tick = sensor(dg.build_sensor_context(instance=instance, definitions=defs))
+        assert not tick.run_requests
 
 
 def test_load_input_for_a_partition_is_that_days_instance(fresh_emulator: LookerEmulator,

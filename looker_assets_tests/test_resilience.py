@@ -20,6 +20,7 @@ from looker_assets import content_types
 from looker_assets.assets import CONTENT_ASSETS, IO_MANAGER_KEY, build_content_asset
 from looker_assets.emulator import Faults, LookerEmulator
 from looker_assets.io_manager import LookerContentIOManager
+from looker_assets.storage.integrity import check_history
 from looker_assets.storage.store import ContentStore
 from looker_assets_tests.conftest import PARTITION, REPO, looker_resource
 
@@ -174,8 +175,8 @@ def test_mutations_are_stored_exactly_with_details_only_for_them(
     emu.delete("dashboards", user_defined[2])
     created = emu.create("dashboards")
     emu.update("looks", looks[0])
-    # A user who appears in no dashboard or look: Looker renders user names into content at
-    # read time without touching updated_at, which an incremental sync cannot see (README).
+    # A user who appears in no dashboard or look, so the counts below stay simple (deleting
+    # one who does changes the user_name that those dashboards embed: a new version of each).
     referenced = {str(o.get(k)) for kind in ("dashboards", "looks")
                   for o in emu.objects(kind).values()
                   for k in ("user_id", "last_updater_id", "deleter_id")}
@@ -275,5 +276,8 @@ def test_sigkill_then_rerun_loses_and_duplicates_nothing(tmp_path: Path, seed: i
             count = store.conn.execute("SELECT count(*) FROM content_items WHERE "
                                        "content_type = ?", (DASHBOARDS.code,)).fetchone()[0]
             assert count == total, "no duplicates, no leftovers"
+            # The kill left no half-written version: one per dashboard, all intact.
+            assert check_history(store, DASHBOARDS).ok
+            assert store.version_counts()[DASHBOARDS.code] == total
     finally:
         emu.stop()
