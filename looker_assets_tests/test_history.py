@@ -23,6 +23,7 @@ from looker_assets.cli import app
 from looker_assets.emulator import LookerEmulator
 from looker_assets.io_manager import LookerContentIOManager
 from looker_assets.storage import codec
+from looker_assets.storage.history import id_order
 from looker_assets.storage.integrity import check_history, check_rows
 from looker_assets.storage.store import ContentStore
 from looker_assets_tests.conftest import PARTITION, looker_resource
@@ -124,10 +125,10 @@ def test_diff_names_exactly_what_changed(three_syncs: dict[str, Any]) -> None:
         got = {r["type"]: r for r in report["content_types"]}
         for name in NAMES:
             old, new = before[name], after[name]
-            assert got[name]["added"] == sorted(set(new) - set(old)), name
-            assert got[name]["deleted"] == sorted(set(old) - set(new)), name
+            assert got[name]["added"] == sorted(set(new) - set(old), key=id_order), name
+            assert got[name]["deleted"] == sorted(set(old) - set(new), key=id_order), name
             assert got[name]["changed"] == sorted(
-                i for i in old.keys() & new.keys() if old[i] != new[i]), name
+                (i for i in old.keys() & new.keys() if old[i] != new[i]), key=id_order), name
 
 
 def test_one_object_diff_and_history(three_syncs: dict[str, Any]) -> None:

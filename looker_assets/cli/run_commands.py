@@ -64,6 +64,8 @@ def demo(
     _print_summary(rows, db_path, partition_key, json_output)
     if not ok:
         raise typer.Exit(1)
+    if not json_output:
+        _print_next_steps(db_path)
 
 
 def _run_job(partition_key: str) -> tuple[list[dict[str, object]], bool]:
@@ -121,6 +123,18 @@ def _print_summary(rows: list[dict[str, object]], db_path: Path, partition_key: 
                   "", "")
     console.print(table)
     console.print(f"Database: [bold]{db_path}[/]")
+
+
+def _print_next_steps(db_path: Path) -> None:
+    db = f"--db {db_path}"
+    console.print("Next:", highlight=False)
+    for line in (
+            f"  browse it:     looker-assets stats {db}; looker-assets show dashboards 1 {db}",
+            f"  its history:   looker-assets history dashboards 1 {db}; "
+            f"looker-assets diff --from WHEN --to WHEN {db}",
+            "  the Dagster UI: DAGSTER_HOME=$PWD/var/dagster_home dagster dev -w workspace.yaml "
+            "-h 127.0.0.1"):
+        console.print(line, markup=False, highlight=False)
 
 
 @app.command(rich_help_panel="Run")

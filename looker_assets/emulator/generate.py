@@ -460,11 +460,13 @@ class Generator:
             role_ids = [ADMIN_ROLE_ID]
         else:
             first, last = V.person(rng)
+            # A user created after every group or role was deleted still gets what exists.
             group_ids = [
-                groups[0],
-                *rng.sample(groups[1:], min(len(groups) - 1, rng.randint(0, 2))),
+                *groups[:1],
+                *rng.sample(groups[1:], max(0, min(len(groups) - 1, rng.randint(0, 2)))),
             ]
-            role_ids = [ADMIN_ROLE_ID] if rng.random() < 0.03 else rng.sample(roles[1:], 1)
+            admin = rng.random() < 0.03 or len(roles) < 2
+            role_ids = [ADMIN_ROLE_ID] if admin else rng.sample(roles[1:], 1)
         personal = self._personal_folder.get(key)
         email = f"{V.ascii_handle(first, i)}.{V.ascii_handle(last, i)}.{key}@example.com"
         created = V.random_epoch(rng)

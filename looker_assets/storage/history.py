@@ -162,11 +162,17 @@ class TypeDiff:
     deleted: list[str]
 
 
+def id_order(id_: str) -> tuple[int, int, str]:
+    """Numeric ids in numeric order (2 before 10), then the others by text."""
+    return (0, int(id_), "") if id_.isdigit() else (1, 0, id_)
+
+
 def diff_checksums(before: dict[str, str], after: dict[str, str]) -> TypeDiff:
     return TypeDiff(
-        added=sorted(set(after) - set(before)),
-        changed=sorted(i for i in before.keys() & after.keys() if before[i] != after[i]),
-        deleted=sorted(set(before) - set(after)),
+        added=sorted(set(after) - set(before), key=id_order),
+        changed=sorted((i for i in before.keys() & after.keys() if before[i] != after[i]),
+                       key=id_order),
+        deleted=sorted(set(before) - set(after), key=id_order),
     )
 
 
