@@ -166,12 +166,16 @@ def main() -> None:
                         help="the release before history (schema 1)")
     parser.add_argument("--lookup-objects", type=int, default=100_000)
     parser.add_argument("--lookup-versions", type=int, default=30)
+    parser.add_argument("--only-lookup", action="store_true", help="just part 5")
     args = parser.parse_args()
     print(f"machine: {platform.node()} {platform.machine()}, Python {platform.python_version()}; "
           f"emulator scale {args.scale}, latency {args.latency_ms:g} ms, max_concurrency "
           f"{args.concurrency}", flush=True)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
+        if args.only_lookup:
+            lookup(args, tmp)
+            return
         baseline = baseline_tree(args.baseline_ref, tmp / "baseline")
         try:
             run(args, tmp, baseline)
@@ -227,7 +231,10 @@ def run(args: argparse.Namespace, tmp: Path, baseline: Path) -> None:
         ratio = (at_files / at_s) / (now_files / now_s)
         print(f"  as of day {len(days) // 2 + 1}: {at_files:,} objects in {at_s:.2f} s = "
               f"{at_files / at_s:.0f}/s; as-of / now rate {ratio:.2f}")
+    lookup(args, tmp)
 
+
+def lookup(args: argparse.Namespace, tmp: Path) -> None:
     print(f"5. show --at, {args.lookup_objects:,} objects x {args.lookup_versions} versions:",
           flush=True)
     lookup_db = tmp / "lookup.sqlite"

@@ -39,11 +39,6 @@ class LookerContentIOManager(dg.ConfigurableIOManager):
     memory_warning_mb: int = Field(
         default=300, description="Log a warning when the step's peak RSS passes 80% of this.")
 
-    capture_grace_hours: float | None = Field(
-        default=None, ge=0,
-        description="How long after its day ends a partition can still be captured; else "
-        "$LOOKER_ASSETS_CAPTURE_GRACE_HOURS, else 6.")
-
     def open_store(self) -> ContentStore:
         return ContentStore(database_path(self.path))
 
@@ -55,8 +50,9 @@ class LookerContentIOManager(dg.ConfigurableIOManager):
         try:
             if context.has_partition_key:
                 # A day long past cannot be captured now: fail before touching Looker or the
-                # store, and do not retry (a retry is later still).
-                check_capturable(partition, grace=self.capture_grace_hours)
+                # store, and do not retry (a retry is later still). The grace is an environment
+                # setting, so that the re-run sensor applies the same one.
+                check_capturable(partition)
             store = self.open_store()
             store.check_writable()
         except (StoreError, PartitionNotCapturable) as exc:

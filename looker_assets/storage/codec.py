@@ -59,7 +59,7 @@ def utc_timestamp(value: Any) -> str | None:
     if parsed.tzinfo is None:
         # Looker writes UTC; a naive value is read as UTC rather than as local time.
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return format_utc(parsed)
 
 
 _clock_lock = threading.Lock()
