@@ -13,7 +13,8 @@ from looker_assets.looker.errors import LookerAuthError, LookerError, LookerResp
 from looker_assets.looker.extract import ContentStream
 from looker_assets.looker.preflight import run_preflight
 from looker_assets.partitions import PartitionNotCapturable, check_capturable
-from looker_assets.settings import database_path
+from looker_assets.settings import database_location
+from looker_assets.storage.backend import redact
 from looker_assets.storage.history import HistoryError, partition_cutoff, versions_at
 from looker_assets.storage.rows import UnstorableObject
 from looker_assets.storage.store import ContentStore, StoreError
@@ -33,14 +34,15 @@ class LookerContentIOManager(dg.ConfigurableIOManager):
 
     path: str | None = Field(
         default=None,
-        description="SQLite file; else $LOOKER_ASSETS_DB, else ./looker_assets.sqlite.",
+        description="SQLite file, or a postgresql:// URL (pass it as an environment reference "
+        "when it holds a password); else $LOOKER_ASSETS_DB, else ./looker_assets.sqlite.",
     )
 
     memory_warning_mb: int = Field(
         default=300, description="Log a warning when the step's peak RSS passes 80% of this.")
 
     def open_store(self) -> ContentStore:
-        return ContentStore(database_path(self.path))
+        return ContentStore(database_location(self.path))
 
     def handle_output(self, context: dg.OutputContext, obj: ContentStream) -> None:
         if not isinstance(obj, ContentStream):
@@ -55,6 +57,8 @@ class LookerContentIOManager(dg.ConfigurableIOManager):
                 check_capturable(partition)
             store = self.open_store()
             store.check_writable()
+            for warning in store.warnings:
+                context.log.warning(warning)
         except (StoreError, PartitionNotCapturable) as exc:
             obj.close()
             raise dg.Failure(description=str(exc), allow_retries=False) from None
@@ -112,7 +116,9 @@ class LookerContentIOManager(dg.ConfigurableIOManager):
                     f"{result.content_type}: peak RSS {result.peak_rss_bytes / 2**20:.0f} MB is "
                     f"near the {self.memory_warning_mb} MB limit (memory_warning_mb); lower "
                     f"batch_size or max_concurrency")
-            metadata["database"] = dg.MetadataValue.path(str(store.path))
+            # The path, or the URL without its password.
+            metadata["database"] = (dg.MetadataValue.path(str(store.path)) if store.path
+                                    else dg.MetadataValue.text(store.location))
             metadata["partition"] = partition
             metadata["checkpoint"] = dg.MetadataValue.json(result.checkpoint)
             metadata.update(checked.metadata())
@@ -123,7 +129,7 @@ class LookerContentIOManager(dg.ConfigurableIOManager):
         """The upstream type's objects, decoded lazily: for one partition, as of the end of that
         day's sync (a downstream asset for day D sees day D's instance); else as they are now."""
         ct = _content_type(context)
-        path = database_path(self.path)
+        path = database_location(self.path)
         keys = context.asset_partition_keys if context.has_asset_partitions else []
         cutoff = None
         if len(keys) == 1:
@@ -131,7 +137,7 @@ class LookerContentIOManager(dg.ConfigurableIOManager):
                 cutoff = partition_cutoff(store, ct.code, keys[0])
             if cutoff is None:
                 raise HistoryError(f"{ct.name} has no completed sync for partition {keys[0]} "
-                                   f"in {path}")
+                                   f"in {redact(path)}")
 
         def objects() -> Iterator[Any]:
             with ContentStore(path) as store:

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import dagster as dg
 
-from looker_assets.settings import START_DATE_ENV, database_path
+from looker_assets.settings import START_DATE_ENV, database_location
+from looker_assets.storage.backend import BackendError, is_url, open_backend
 
 GRACE_ENV = "LOOKER_ASSETS_CAPTURE_GRACE_HOURS"
 # A day can still be captured this long after it ended: a step retry or a sensor re-run that
@@ -33,22 +36,27 @@ def start_date(today: date | None = None) -> str:
 
 
 def _first_synced_day() -> str | None:
-    path = database_path()
-    if not path.is_file():
+    """The first day partition a sync of the store began, read without creating, upgrading
+    or locking anything (this runs whenever the code location loads)."""
+    location = database_location()
+    if not is_url(location) and not Path(location).is_file():
         return None
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
-    except sqlite3.Error:
-        return None
+        db = open_backend(location) if is_url(location) else None
+    except BackendError:
+        return None  # unreachable now: the default is today
+    sql = ("SELECT min(partition_key) FROM sync_checkpoints "
+           "WHERE partition_key LIKE '____-__-__'")
     try:
-        row = conn.execute(
-            "SELECT min(partition_key) FROM sync_checkpoints WHERE partition_key "
-            "GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'").fetchone()
-        return row[0] if row else None
-    except sqlite3.Error:  # not ours, or unreadable: the default is today
+        if db is not None:
+            return db.execute(sql).fetchone()[0]
+        with closing(sqlite3.connect(f"file:{location}?mode=ro", uri=True, timeout=5)) as conn:
+            return conn.execute(sql).fetchone()[0]
+    except Exception:  # not ours, not yet created, or unreadable: the default is today
         return None
     finally:
-        conn.close()
+        if db is not None:
+            db.close()
 
 
 def daily_partitions() -> dg.DailyPartitionsDefinition:

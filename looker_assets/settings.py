@@ -13,6 +13,10 @@ GROUP = "looker"
 POOL = "looker_api"
 
 
-def database_path(explicit: str | None = None) -> Path:
-    """The SQLite file: explicit config, else $LOOKER_ASSETS_DB, else ./looker_assets.sqlite."""
-    return Path(explicit or os.environ.get(DB_ENV) or DEFAULT_DB).expanduser()
+def database_location(explicit: str | None = None) -> str:
+    """The store: explicit config, else $LOOKER_ASSETS_DB, else ./looker_assets.sqlite. A
+    `postgresql://` URL selects PostgreSQL; anything else is a SQLite file's path."""
+    location = explicit or os.environ.get(DB_ENV) or DEFAULT_DB
+    if location.startswith(("postgresql://", "postgres://")):
+        return location
+    return str(Path(location).expanduser())

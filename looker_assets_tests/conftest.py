@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from looker_assets.emulator import Faults, LookerEmulator
 from looker_assets.looker.resource import LookerResource
+from looker_assets_tests.postgres_cluster import PostgresCluster
 
 REPO = Path(__file__).resolve().parent.parent
 # Today (UTC): a partition is that day's snapshot, and only a day that has not long ended can
@@ -62,3 +64,19 @@ def _no_ambient_looker_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
                  "LOOKERSDK_VERIFY_SSL", "LOOKERSDK_TIMEOUT", "LOOKER_ASSETS_DB"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    """A throwaway PostgreSQL cluster for the whole session, stopped at the end."""
+    with PostgresCluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty store of each backend: a SQLite file, or a PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "store.sqlite")
+    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    return cluster.create_database(f"t_{uuid.uuid4().hex[:16]}")

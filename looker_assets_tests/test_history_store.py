@@ -4,7 +4,6 @@ partition may capture."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,13 +39,13 @@ def _sync(store: ContentStore, partition: str, rows: list, seen: tuple[str, ...]
 
 
 def _versions(store: ContentStore, id_: str) -> list[tuple[str | None, str]]:
-    return [(to, checksum[:8]) for to, checksum in store.conn.execute(
+    return [(to, checksum[:8]) for to, checksum in store.db.execute(
         "SELECT valid_to, checksum FROM content_versions WHERE content_type = ? AND id = ? "
         "ORDER BY valid_from", (GROUPS.code, id_))]
 
 
-def test_version_rules(tmp_path: Path) -> None:
-    with ContentStore(tmp_path / "s.sqlite") as store:
+def test_version_rules(store_location: str) -> None:
+    with ContentStore(store_location) as store:
         t1 = _sync(store, "p1", [_row("1", "a"), _row("2", "b")])
         # Unchanged: nothing written. Changed: previous closed, new one opened.
         t2 = _sync(store, "p2", [_row("2", "B")], seen=("1",))
@@ -64,13 +63,13 @@ def test_version_rules(tmp_path: Path) -> None:
             got = {i: version_at(store, GROUPS.code, i, cutoff) for i in ("1", "2")}
             assert {i: v.decoded()["name"] for i, v in got.items() if v} == expected, at
         # Old bytes moved to content_blobs once; the current ones only in content_items.
-        blobs = store.conn.execute("SELECT checksum FROM content_blobs").fetchall()
+        blobs = store.db.execute("SELECT checksum FROM content_blobs").fetchall()
         assert [b[0] for b in blobs] == [_row("2", "b").checksum]
         assert check_history(store, GROUPS).ok
 
 
-def test_a_failed_batch_leaves_no_half_written_version(tmp_path: Path) -> None:
-    with ContentStore(tmp_path / "s.sqlite") as store:
+def test_a_failed_batch_leaves_no_half_written_version(store_location: str) -> None:
+    with ContentStore(store_location) as store:
         _sync(store, "p1", [_row("1", "a")])
         store.start_sync(GROUPS.code, "p2", {}, owner="A")
         store.start_sync(GROUPS.code, "p2", {}, owner="B")  # takes over: A's batch must fail
@@ -79,18 +78,17 @@ def test_a_failed_batch_leaves_no_half_written_version(tmp_path: Path) -> None:
                               codec.now_utc(), "p2", owner="A")
         assert _versions(store, "1") == [(None, _row("1", "a").checksum[:8])]
         assert _versions(store, "9") == []
-        assert store.conn.execute("SELECT count(*) FROM content_blobs").fetchone()[0] == 0
+        assert store.db.execute("SELECT count(*) FROM content_blobs").fetchone()[0] == 0
 
 
-def test_prune_keeps_current_versions_and_reports(tmp_path: Path) -> None:
-    db = tmp_path / "s.sqlite"
-    with ContentStore(db) as store:
+def test_prune_keeps_current_versions_and_reports(store_location: str) -> None:
+    with ContentStore(store_location) as store:
         first = _sync(store, "p1", [_row("1", "a"), _row("2", "b"), _row("3", "c")])
         _sync(store, "p2", [_row("1", "a2")], seen=("2",))  # 3 gone, 1 changed
         cutoff = codec.now_utc()
         _sync(store, "p3", [_row("1", "a3")], seen=("2",))  # after the cutoff
         dry = prune(store, cutoff, dry_run=True)
-        assert store.conn.execute("SELECT count(*) FROM content_versions").fetchone()[0] == 5
+        assert store.db.execute("SELECT count(*) FROM content_versions").fetchone()[0] == 5
         report = prune(store, cutoff)
         assert (dry.versions_removed, dry.objects_removed) == (report.versions_removed,
                                                                 report.objects_removed)
@@ -106,19 +104,19 @@ def test_prune_keeps_current_versions_and_reports(tmp_path: Path) -> None:
         check_moment(store, codec.now_utc())
 
 
-def test_prune_command_and_job(tmp_path: Path, dagster_home: Path) -> None:
-    db = tmp_path / "s.sqlite"
+def test_prune_command_and_job(store_location: str, dagster_home: Path) -> None:
+    db = store_location
     with ContentStore(db) as store:
         _sync(store, "p1", [_row("1", "a"), _row("2", "b")])
         _sync(store, "p2", [_row("1", "a2")])
-    result = CliRunner().invoke(app, ["prune", "--older-than", "0", "--db", str(db),
+    result = CliRunner().invoke(app, ["prune", "--older-than", "0", "--db", db,
                                       "--json", "--dry-run"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["versions_removed"] == 2
     with dg.instance_for_test() as instance:
         run = looker_prune_job.execute_in_process(
             instance=instance, resources={"looker_io_manager": LookerContentIOManager(
-                path=str(db))}, run_config={"ops": {"prune_history": {"config": {
+                path=db)}, run_config={"ops": {"prune_history": {"config": {
                     "older_than_days": 0}}}})
         assert run.success
         [event] = [e for e in run.all_events if e.event_type_value == "STEP_OUTPUT"]
@@ -127,7 +125,7 @@ def test_prune_command_and_job(tmp_path: Path, dagster_home: Path) -> None:
         assert metadata["objects_removed"].value == 1
         unconfigured = looker_prune_job.execute_in_process(
             instance=instance, raise_on_error=False,
-            resources={"looker_io_manager": LookerContentIOManager(path=str(db))})
+            resources={"looker_io_manager": LookerContentIOManager(path=db)})
         assert not unconfigured.success
     with ContentStore(db) as store:
         assert _versions(store, "1")[0][0] is None and store.get(GROUPS.code, "2") is None
@@ -135,26 +133,25 @@ def test_prune_command_and_job(tmp_path: Path, dagster_home: Path) -> None:
 
 @pytest.mark.parametrize("damage", ["blob byte", "overlap", "open version of a deleted row",
                                     "missing bytes"])
-def test_history_damage_is_found(tmp_path: Path, damage: str) -> None:
-    db = tmp_path / "s.sqlite"
+def test_history_damage_is_found(store_location: str, damage: str) -> None:
+    db = store_location
     with ContentStore(db) as store:
         _sync(store, "p1", [_row("1", "a"), _row("2", "b")])
         _sync(store, "p2", [_row("1", "a2")])
-    conn = sqlite3.connect(db)
-    if damage == "blob byte":
-        blob = bytearray(conn.execute("SELECT content_data FROM content_blobs").fetchone()[0])
-        blob[3] ^= 1
-        conn.execute("UPDATE content_blobs SET content_data = ?", (bytes(blob),))
-    elif damage == "overlap":
-        conn.execute("UPDATE content_versions SET valid_to = '9999' WHERE id = '1' "
-                     "AND valid_to IS NOT NULL")
-    elif damage == "open version of a deleted row":
-        conn.execute("UPDATE content_versions SET valid_to = NULL WHERE id = '2'")
-    else:
-        conn.execute("DELETE FROM content_blobs")
-    conn.commit()
-    conn.close()
-    result = CliRunner().invoke(app, ["verify", "--db", str(db), "--json"])
+        # Damage done behind the store's back, with its own connection.
+        sql = store.db.execute
+        if damage == "blob byte":
+            blob = bytearray(sql("SELECT content_data FROM content_blobs").fetchone()[0])
+            blob[3] ^= 1
+            sql("UPDATE content_blobs SET content_data = ?", (bytes(blob),))
+        elif damage == "overlap":
+            sql("UPDATE content_versions SET valid_to = '9999' WHERE id = '1' "
+                "AND valid_to IS NOT NULL")
+        elif damage == "open version of a deleted row":
+            sql("UPDATE content_versions SET valid_to = NULL WHERE id = '2'")
+        else:
+            sql("DELETE FROM content_blobs")
+    result = CliRunner().invoke(app, ["verify", "--db", db, "--json"])
     assert result.exit_code == 1
     bad = json.loads(result.stdout)["bad_rows"]
     assert [b["content_type"] for b in bad] == ["groups"] and bad[0]["id"] in ("1", "2")
@@ -176,10 +173,10 @@ def test_capture_window() -> None:
         check_capturable("2026-12-01", now, grace=6)
 
 
-def test_partitions_start_where_a_sync_ran(tmp_path: Path,
+def test_partitions_start_where_a_sync_ran(store_location: str,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    db = tmp_path / "s.sqlite"
-    monkeypatch.setenv("LOOKER_ASSETS_DB", str(db))
+    db = store_location
+    monkeypatch.setenv("LOOKER_ASSETS_DB", db)
     today = datetime(2026, 11, 30, tzinfo=UTC).date()
     assert start_date(today) == "2026-11-30", "no store yet: nothing before today"
     with ContentStore(db) as store:

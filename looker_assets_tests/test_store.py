@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
+import stat
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from looker_assets import content_types
@@ -38,9 +40,9 @@ def test_schema_explains_itself(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA page_size").fetchone()[0] == 16384
 
 
-def test_upsert_counts_and_soft_delete(tmp_path: Path) -> None:
+def test_upsert_counts_and_soft_delete(store_location: str) -> None:
     code = DASHBOARDS.code
-    with ContentStore(tmp_path / "s.sqlite") as store:
+    with ContentStore(store_location) as store:
         assert store.start_sync(code, "p1", {"n": 0}) is None
         first = store.write_batch(code, [_row("1", "a"), _row("2", "b")], "t1", "p1",
                                   checkpoint={"n": 2})
@@ -74,23 +76,23 @@ def test_upsert_counts_and_soft_delete(tmp_path: Path) -> None:
         assert store.counts()[code]["deleted"] == 0
 
 
-def test_open_checkpoint_is_returned_for_resume(tmp_path: Path) -> None:
+def test_open_checkpoint_is_returned_for_resume(store_location: str) -> None:
     code = DASHBOARDS.code
-    with ContentStore(tmp_path / "s.sqlite") as store:
+    with ContentStore(store_location) as store:
         store.start_sync(code, "p", {"position": {"call": 0, "offset": 0}})
         store.write_batch(code, [_row("1", "a")], "t", "p",
                           checkpoint={"position": {"call": 0, "offset": 500}})
-    with ContentStore(tmp_path / "s.sqlite") as store:
+    with ContentStore(store_location) as store:
         resumed = store.start_sync(code, "p", {"position": {"call": 0, "offset": 0}})
         assert resumed is not None and resumed["status"] == "running"
         assert resumed["state"]["position"] == {"call": 0, "offset": 500}
         assert store.progress_ids(code, "p") == {"1"}
 
 
-def test_metadata_columns_and_exact_object(tmp_path: Path) -> None:
-    with ContentStore(tmp_path / "s.sqlite") as store:
+def test_metadata_columns_and_exact_object(store_location: str) -> None:
+    with ContentStore(store_location) as store:
         store.write_batch(DASHBOARDS.code, [_row("9", "héllo 🎉", description=None)], "t", "p")
-        row = store.conn.execute(
+        row = store.db.execute(
             "SELECT name, owner_id, created_at, updated_at, content_size, checksum, content_data "
             "FROM content_items WHERE id = '9'").fetchone()
     name, owner, created, updated, size, checksum, blob = row
@@ -137,10 +139,9 @@ def test_bad_database_files_are_refused_with_the_path(tmp_path: Path, kind: str)
         assert path.read_bytes() == before, "a refused file must not be rewritten"
 
 
-def test_a_newer_attempt_takes_over_and_the_older_one_stops(tmp_path: Path) -> None:
+def test_a_newer_attempt_takes_over_and_the_older_one_stops(store_location: str) -> None:
     code = DASHBOARDS.code
-    path = tmp_path / "s.sqlite"
-    with ContentStore(path) as first, ContentStore(path) as second:
+    with ContentStore(store_location) as first, ContentStore(store_location) as second:
         assert first.start_sync(code, "p", {}, owner="A") is None
         first.write_batch(code, [_row("1", "a")], "t", "p", checkpoint={}, owner="A")
         # B resumes A's open checkpoint (say, a manual re-run while A still runs).
@@ -162,9 +163,9 @@ def test_an_object_msgpack_cannot_hold_is_named() -> None:
         make_row(DASHBOARDS, "7", {"id": "7", "huge": 2**70})
 
 
-def test_a_sync_that_may_not_delete_still_closes_its_checkpoint(tmp_path: Path) -> None:
+def test_a_sync_that_may_not_delete_still_closes_its_checkpoint(store_location: str) -> None:
     code = DASHBOARDS.code
-    with ContentStore(tmp_path / "s.sqlite") as store:
+    with ContentStore(store_location) as store:
         store.start_sync(code, "p1", {}, owner="A")
         store.write_batch(code, [_row("1", "a"), _row("2", "b")], "t", "p1", owner="A")
         store.complete_sync(code, "p1", {}, owner="A")
@@ -175,3 +176,58 @@ def test_a_sync_that_may_not_delete_still_closes_its_checkpoint(tmp_path: Path) 
         assert store.complete_sync(code, "p2", {}, owner="B", delete=False) == (0, 0)
         assert store.checkpoint(code, "p2")["status"] == "complete"
         assert store.active_ids(code) == {"1", "2"}
+
+
+def test_postgres_schema_explains_itself(postgres) -> None:
+    url = postgres.create_database("schema_check")
+    ContentStore(url).close()
+    with psycopg.connect(url) as conn:
+        names = dict(conn.execute("SELECT code, name FROM content_types").fetchall())
+        meta = dict(conn.execute("SELECT key, value FROM store_meta").fetchall())
+        tables = {r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    assert names == {ct.code: ct.name for ct in content_types.CONTENT_TYPES}
+    assert meta == {"application": "looker_assets", "schema_version": str(SCHEMA_VERSION)}
+    assert {"content_items", "content_versions", "content_blobs", "sync_history",
+            "sync_checkpoints", "sync_progress"} <= tables
+
+
+@pytest.mark.parametrize("kind", ["foreign tables", "newer", "wrong password", "no server"])
+def test_bad_postgres_stores_are_refused_without_the_password(postgres, kind: str) -> None:
+    url = postgres.create_database("bad_store")
+    if kind == "foreign tables":
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE content_items (x int)")
+    elif kind == "newer":
+        ContentStore(url).close()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("UPDATE store_meta SET value = %s WHERE key = 'schema_version'",
+                         (str(SCHEMA_VERSION + 1),))
+    elif kind == "wrong password":
+        url = url.replace(postgres.password, "not-the-password-x")
+    else:
+        url = url.replace(f":{postgres.port}/", ":1/")
+    secret = url.split(":")[2].split("@")[0]
+    with pytest.raises(StoreError) as info:
+        ContentStore(url)
+    message = str(info.value)
+    assert secret not in message and "***@127.0.0.1" in message, message
+    expected = {"foreign tables": "did not create", "newer": "newer than this",
+                "wrong password": "password authentication failed",
+                "no server": "cannot connect"}[kind]
+    assert expected in message
+
+
+def test_a_new_sqlite_store_is_private(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "folder" / "s.sqlite"
+    with ContentStore(path) as store:
+        store.write_batch(DASHBOARDS.code, [_row("1", "a")], "t", "p")
+        assert not store.warnings
+        for f in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    path.chmod(0o644)
+    with ContentStore(path) as store:
+        assert store.warnings == [
+            f"{path} is readable by other users (mode 0644); it holds user emails and "
+            f"connection hosts: chmod 600 {path}"]

@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from looker_assets import content_types
-from looker_assets.settings import database_path
+from looker_assets.settings import database_location
+from looker_assets.storage.backend import is_url
 from looker_assets.storage.history import HistoryError, check_moment, parse_moment
 from looker_assets.storage.store import ContentStore, StoreError
 
@@ -19,8 +20,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Back up a Looker instance into one SQLite file, as Dagster assets.")
 console = Console()
 
-DbOption = Annotated[Path | None, typer.Option(
-    "--db", help="SQLite file (default $LOOKER_ASSETS_DB, else ./looker_assets.sqlite).")]
+DbOption = Annotated[str | None, typer.Option(
+    "--db", help="SQLite file or postgresql:// URL (default $LOOKER_ASSETS_DB, else "
+    "./looker_assets.sqlite).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 AtOption = Annotated[str | None, typer.Option(
     "--at", metavar="WHEN", help="As of WHEN: an ISO-8601 timestamp (UTC without an offset) "
@@ -54,18 +56,21 @@ def emit_json(payload: object) -> None:
     typer.echo(json.dumps(payload, default=str, ensure_ascii=False))
 
 
-def open_store(db: Path | None) -> ContentStore:
-    path = database_path(str(db) if db else None)
-    if not path.exists():
-        fail(f"no database at {path}; run a sync first or pass --db", 2)
+def open_store(db: str | None) -> ContentStore:
+    location = database_location(db)
+    if not is_url(location) and not Path(location).exists():
+        fail(f"no database at {location}; run a sync first or pass --db", 2)
     try:
-        store = ContentStore(path)
+        store = ContentStore(location)
     except StoreError as exc:
         fail(str(exc), 2)
+    err = Console(stderr=True)
+    for warning in store.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     if store.upgraded_from is not None:
-        Console(stderr=True).print(
-            f"upgraded {path} from schema {store.upgraded_from} to the current one; its "
-            f"stored objects are the first versions of their history", highlight=False)
+        err.print(f"upgraded {escape(store.location)} from schema {store.upgraded_from} to the "
+                  f"current one; its stored objects are the first versions of their history",
+                  highlight=False)
     return store
 
 

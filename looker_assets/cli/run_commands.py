@@ -16,7 +16,8 @@ from rich.table import Table
 from looker_assets import content_types
 from looker_assets.cli.common import app, console, emit_json, fail, human_bytes
 from looker_assets.content_types import CONTENT_TYPES
-from looker_assets.settings import database_path
+from looker_assets.settings import database_location
+from looker_assets.storage.backend import redact
 
 # The terminal shows the summary (and bars); Dagster's own event lines only from warnings up.
 # Every event is still in the run's log in DAGSTER_HOME, as the UI shows it.
@@ -101,7 +102,7 @@ def _report_failures(result: object) -> None:
             err_console.print(f"[red]{event.step_key} failed:[/] {message}")
 
 
-def _print_summary(rows: list[dict[str, object]], db_path: Path, partition_key: str,
+def _print_summary(rows: list[dict[str, object]], db_path: Path | str, partition_key: str,
                    json_output: bool) -> None:
     if json_output:
         console.print_json(json.dumps({"database": str(db_path), "partition": partition_key,
@@ -181,7 +182,7 @@ def extract(
         progress.remove_listener(display.update)
     rows = _materialization_rows(result)
     if not json_output:
-        _print_summary(rows, database_path(), partition_key, False)
+        _print_summary(rows, redact(database_location()), partition_key, False)
     else:
         emit_json({"event": "extraction_finished", "success": result.success,
                     "content_types": rows})

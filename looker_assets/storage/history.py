@@ -71,12 +71,12 @@ def parse_moment(text: str, label: str = "WHEN") -> str:
 # -- which sync answers for a moment -------------------------------------------------------
 
 def first_sync(store: ContentStore) -> str | None:
-    return store.conn.execute("SELECT min(completed_at) FROM sync_history").fetchone()[0]
+    return store.db.execute("SELECT min(completed_at) FROM sync_history").fetchone()[0]
 
 
 def history_start(store: ContentStore) -> tuple[str | None, str]:
     """The first moment the history can answer for (None: its first sync), and why."""
-    meta = dict(store.conn.execute("SELECT key, value FROM store_meta WHERE key IN (?, ?)",
+    meta = dict(store.db.execute("SELECT key, value FROM store_meta WHERE key IN (?, ?)",
                                    (HISTORY_STARTS_AT, HISTORY_STARTS_WHY)))
     return meta.get(HISTORY_STARTS_AT), meta.get(HISTORY_STARTS_WHY, "")
 
@@ -85,7 +85,7 @@ def check_moment(store: ContentStore, at: str, label: str = "WHEN") -> None:
     """Fail clearly when the store holds nothing for `at`."""
     first = first_sync(store)
     if first is None:
-        raise HistoryError(f"no sync has completed in {store.path} yet: run a sync first")
+        raise HistoryError(f"no sync has completed in {store.location} yet: run a sync first")
     if at < first:
         raise HistoryError(f"{label} {at} is before the first completed sync ({first}); "
                            f"the store holds nothing for it")
@@ -97,14 +97,14 @@ def check_moment(store: ContentStore, at: str, label: str = "WHEN") -> None:
 
 def sync_cutoff(store: ContentStore, code: int, at: str) -> str | None:
     """When the last sync of the type that completed at or before `at` completed."""
-    return store.conn.execute(
+    return store.db.execute(
         "SELECT max(completed_at) FROM sync_history WHERE content_type = ? "
         "AND completed_at <= ?", (code, at)).fetchone()[0]
 
 
 def partition_cutoff(store: ContentStore, code: int, partition_key: str) -> str | None:
     """When the last completed sync of the type for that partition completed."""
-    return store.conn.execute(
+    return store.db.execute(
         "SELECT max(completed_at) FROM sync_history WHERE content_type = ? "
         "AND partition_key = ?", (code, partition_key)).fetchone()[0]
 
@@ -118,7 +118,7 @@ def versions_at(store: ContentStore, code: int, cutoff: str,
     sql = (f"SELECT v.id, v.valid_from, v.valid_to, v.content_size, v.checksum, {data} "
            f"FROM content_versions v {joins} WHERE v.content_type = :code AND {_CURRENT_AT} "
            f"ORDER BY v.id")
-    for row in store.conn.execute(sql, {"code": code, "at": cutoff}):
+    for row in store.db.stream(sql, {"code": code, "at": cutoff}):
         yield Version(*row)
 
 
@@ -128,7 +128,7 @@ def checksums_at(store: ContentStore, code: int, cutoff: str) -> dict[str, str]:
 
 
 def version_at(store: ContentStore, code: int, id_: str, cutoff: str) -> Version | None:
-    row = store.conn.execute(
+    row = store.db.execute(
         f"SELECT v.id, v.valid_from, v.valid_to, v.content_size, v.checksum, {_BYTES[0]} "
         f"FROM content_versions v {_BYTES[1]} WHERE v.content_type = :code AND v.id = :id "
         f"AND {_CURRENT_AT} ORDER BY v.valid_from DESC LIMIT 1",
@@ -138,7 +138,7 @@ def version_at(store: ContentStore, code: int, id_: str, cutoff: str) -> Version
 
 def versions_of(store: ContentStore, code: int, id_: str) -> list[Version]:
     """Every kept version of one object, oldest first."""
-    return [Version(*row) for row in store.conn.execute(
+    return [Version(*row) for row in store.db.execute(
         f"SELECT v.id, v.valid_from, v.valid_to, v.content_size, v.checksum, {_BYTES[0]} "
         f"FROM content_versions v {_BYTES[1]} WHERE v.content_type = ? AND v.id = ? "
         f"ORDER BY v.valid_from", (code, id_))]
@@ -146,8 +146,9 @@ def versions_of(store: ContentStore, code: int, id_: str) -> list[Version]:
 
 def counts_at(store: ContentStore, code: int, cutoff: str) -> dict[str, int]:
     """Objects current at `cutoff`, their bytes, and objects seen before but gone by then."""
-    active, size, seen = store.conn.execute(
-        f"SELECT sum({_CURRENT_AT}), sum(CASE WHEN {_CURRENT_AT} THEN v.content_size END), "
+    active, size, seen = store.db.execute(
+        f"SELECT count(*) FILTER (WHERE {_CURRENT_AT}), "
+        f"sum(CASE WHEN {_CURRENT_AT} THEN v.content_size END), "
         f"count(DISTINCT v.id) FROM content_versions v WHERE v.content_type = :code "
         f"AND v.valid_from <= :at", {"code": code, "at": cutoff}).fetchone()
     return {"active": active or 0, "deleted": (seen or 0) - (active or 0), "bytes": size or 0}

@@ -61,7 +61,7 @@ def check_history(store: ContentStore, content_type: ContentType) -> IntegrityRe
     decode and match its checksum. `rows` counts versions. (Bytes content_items holds are
     checked by check_rows.)"""
     report = IntegrityReport(content_type.name)
-    items = {id_: (checksum, deleted) for id_, checksum, deleted in store.conn.execute(
+    items = {id_: (checksum, deleted) for id_, checksum, deleted in store.db.stream(
         "SELECT id, checksum, deleted_at IS NOT NULL FROM content_items WHERE content_type = ?",
         (content_type.code,))}
     verified: set[str] = set()
@@ -81,9 +81,10 @@ def check_history(store: ContentStore, content_type: ContentType) -> IntegrityRe
                 "active, but its latest version is closed")
 
     previous: tuple[str, str | None, str] | None = None  # id, valid_to, checksum
-    for id_, valid_from, valid_to, size, checksum, in_items, data in store.conn.execute(
-            "SELECT v.id, v.valid_from, v.valid_to, v.content_size, v.checksum, "
-            "i.checksum IS v.checksum, CASE WHEN i.checksum IS v.checksum THEN NULL "
+    same = "(i.checksum IS NOT NULL AND i.checksum = v.checksum)"
+    for id_, valid_from, valid_to, size, checksum, in_items, data in store.db.stream(
+            f"SELECT v.id, v.valid_from, v.valid_to, v.content_size, v.checksum, {same}, "
+            f"CASE WHEN {same} THEN NULL "
             "ELSE b.content_data END FROM content_versions v LEFT JOIN content_items i "
             "ON i.content_type = v.content_type AND i.id = v.id LEFT JOIN content_blobs b "
             "ON b.checksum = v.checksum WHERE v.content_type = ? ORDER BY v.id, v.valid_from",

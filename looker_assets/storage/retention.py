@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from looker_assets.content_types import CONTENT_TYPES
 from looker_assets.storage import codec
 from looker_assets.storage.history import HISTORY_STARTS_AT, HISTORY_STARTS_WHY
 from looker_assets.storage.store import ContentStore
@@ -52,52 +53,49 @@ def cutoff_for(older_than_days: float, now: datetime | None = None) -> str:
 def prune(store: ContentStore, cutoff: str, *, dry_run: bool = False,
           vacuum: bool = False) -> PruneReport:
     """Remove what closed before `cutoff`, in one transaction (rolled back on a dry run)."""
-    conn = store.conn
+    db = store.db
     report = PruneReport(cutoff=cutoff, dry_run=dry_run,
-                         file_bytes_before=_file_bytes(store))
+                         file_bytes_before=db.storage_bytes())
     args = {"cutoff": cutoff}
-    conn.execute("BEGIN IMMEDIATE")
     try:
-        report.bytes_removed = conn.execute(
-            f"SELECT coalesce(sum(content_size), 0) FROM content_items i WHERE {_GONE_ITEMS}",
-            args).fetchone()[0]
-        report.versions_removed = conn.execute(
-            f"DELETE FROM content_versions AS v WHERE EXISTS (SELECT 1 FROM content_items i "
-            f"WHERE i.content_type = v.content_type AND i.id = v.id AND {_GONE_ITEMS})",
-            args).rowcount
-        report.objects_removed = conn.execute(
-            f"DELETE FROM content_items AS i WHERE {_GONE_ITEMS}", args).rowcount
-        report.versions_removed += conn.execute(
-            "DELETE FROM content_versions WHERE valid_to IS NOT NULL AND valid_to < :cutoff",
-            args).rowcount
-        blobs, size = conn.execute(
-            f"SELECT count(*), coalesce(sum(content_size), 0) FROM content_blobs "
-            f"WHERE {_UNNEEDED_BLOBS}").fetchone()
-        conn.execute(f"DELETE FROM content_blobs WHERE {_UNNEEDED_BLOBS}")
-        report.blobs_removed, report.bytes_removed = blobs, report.bytes_removed + size
-        start = conn.execute("SELECT value FROM store_meta WHERE key = ?",
-                             (HISTORY_STARTS_AT,)).fetchone()
-        if start is None or start[0] < cutoff:
-            conn.executemany(
-                "INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) "
-                "DO UPDATE SET value = excluded.value",
-                [(HISTORY_STARTS_AT, cutoff), (HISTORY_STARTS_WHY, "pruned")])
-        conn.execute("ROLLBACK" if dry_run else "COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
+        # Every content type's writers wait meanwhile (in SQLite, every writer does).
+        with db.write(*(ct.code for ct in CONTENT_TYPES)):
+            report.bytes_removed = db.execute(
+                f"SELECT coalesce(sum(content_size), 0) FROM content_items i "
+                f"WHERE {_GONE_ITEMS}", args).fetchone()[0]
+            report.versions_removed = db.execute(
+                f"DELETE FROM content_versions AS v WHERE EXISTS (SELECT 1 FROM content_items "
+                f"i WHERE i.content_type = v.content_type AND i.id = v.id AND {_GONE_ITEMS})",
+                args).rowcount
+            report.objects_removed = db.execute(
+                f"DELETE FROM content_items AS i WHERE {_GONE_ITEMS}", args).rowcount
+            report.versions_removed += db.execute(
+                "DELETE FROM content_versions WHERE valid_to IS NOT NULL "
+                "AND valid_to < :cutoff", args).rowcount
+            blobs, size = db.execute(
+                f"SELECT count(*), coalesce(sum(content_size), 0) FROM content_blobs "
+                f"WHERE {_UNNEEDED_BLOBS}").fetchone()
+            db.execute(f"DELETE FROM content_blobs WHERE {_UNNEEDED_BLOBS}")
+            report.blobs_removed, report.bytes_removed = blobs, report.bytes_removed + size
+            start = db.execute("SELECT value FROM store_meta WHERE key = ?",
+                               (HISTORY_STARTS_AT,)).fetchone()
+            if start is None or start[0] < cutoff:
+                db.executemany(
+                    "INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) "
+                    "DO UPDATE SET value = excluded.value",
+                    [(HISTORY_STARTS_AT, cutoff), (HISTORY_STARTS_WHY, "pruned")])
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
     if vacuum and not dry_run:
-        # Gives the freed pages back to the file system; rewrites the whole file.
-        conn.execute("VACUUM")
+        # Gives the freed space back to the file system; rewrites the whole store.
+        db.vacuum()
         report.vacuumed = True
-    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-    report.free_bytes = conn.execute("PRAGMA freelist_count").fetchone()[0] * page_size
-    report.file_bytes_after = _file_bytes(store)
+    report.free_bytes = db.free_bytes()
+    report.file_bytes_after = db.storage_bytes()
     return report
 
 
-def _file_bytes(store: ContentStore) -> int:
-    # The WAL holds pages not yet copied back: count the database as it stands on disk.
-    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return store.path.stat().st_size
+class _DryRun(Exception):
+    """Rolls the prune's transaction back."""

@@ -1,9 +1,16 @@
-"""The SQLite schema. The database file explains itself to anyone with `sqlite3`."""
+"""The schema, for SQLite and PostgreSQL. The database explains itself to anyone with
+`sqlite3` or `psql`: content_types names the codes every row carries.
+
+The DDL is written once; `{blob}`, `{text}` and `{without_rowid}` are the only words the two
+dialects spell differently. (In PostgreSQL, ids and timestamps compare byte by byte, as in
+SQLite, whatever the database's collation.)"""
 
 from __future__ import annotations
 
-# PRAGMA application_id marks a file as ours ("LKAS"), so a foreign SQLite file is refused.
+# PRAGMA application_id marks a SQLite file as ours ("LKAS"), so a foreign file is refused; in
+# PostgreSQL, store_meta's `application` row does (with `schema_version` for user_version).
 APPLICATION_ID = 0x4C4B4153
+APPLICATION = "looker_assets"
 # 1: current state only. 2: every version kept (content_versions, content_blobs, sync_history).
 SCHEMA_VERSION = 2
 
@@ -23,24 +30,24 @@ CONNECTION_PRAGMAS = (
 DDL_V1 = """
 CREATE TABLE IF NOT EXISTS content_types (
     code INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
+    name {text} NOT NULL UNIQUE,
     description TEXT NOT NULL DEFAULT ''
 );
 
 CREATE TABLE IF NOT EXISTS content_items (
     content_type INTEGER NOT NULL REFERENCES content_types(code),
-    id           TEXT NOT NULL,
+    id           {text} NOT NULL,
     name         TEXT,
     owner_id     TEXT,
     owner_email  TEXT,
-    created_at   TEXT,
-    updated_at   TEXT,
-    synced_at    TEXT NOT NULL,
-    deleted_at   TEXT,
+    created_at   {text},
+    updated_at   {text},
+    synced_at    {text} NOT NULL,
+    deleted_at   {text},
     source_version TEXT,
     content_size INTEGER NOT NULL,
-    checksum     TEXT NOT NULL,
-    content_data BLOB NOT NULL,
+    checksum     {text} NOT NULL,
+    content_data {blob} NOT NULL,
     PRIMARY KEY (content_type, id)
 );
 
@@ -49,15 +56,15 @@ CREATE INDEX IF NOT EXISTS content_items_active
 
 CREATE TABLE IF NOT EXISTS sync_checkpoints (
     content_type  INTEGER NOT NULL REFERENCES content_types(code),
-    partition_key TEXT NOT NULL,
+    partition_key {text} NOT NULL,
     status        TEXT NOT NULL,
     -- The sync that owns an open checkpoint: a newer attempt of the same partition takes it
     -- over, and the older one then stops at its next batch instead of interleaving.
     owner         TEXT,
     state         TEXT NOT NULL,
-    started_at    TEXT NOT NULL,
-    updated_at    TEXT NOT NULL,
-    completed_at  TEXT,
+    started_at    {text} NOT NULL,
+    updated_at    {text} NOT NULL,
+    completed_at  {text},
     PRIMARY KEY (content_type, partition_key)
 );
 
@@ -66,10 +73,10 @@ CREATE TABLE IF NOT EXISTS sync_checkpoints (
 -- of a completed sync compares against them. Emptied when the sync completes.
 CREATE TABLE IF NOT EXISTS sync_progress (
     content_type  INTEGER NOT NULL,
-    partition_key TEXT NOT NULL,
-    id            TEXT NOT NULL,
+    partition_key {text} NOT NULL,
+    id            {text} NOT NULL,
     PRIMARY KEY (content_type, partition_key, id)
-) WITHOUT ROWID;
+){without_rowid};
 """
 
 # Added by schema version 2: history.
@@ -81,30 +88,30 @@ DDL_V2 = """
 -- deleted_at).
 CREATE TABLE IF NOT EXISTS content_versions (
     content_type INTEGER NOT NULL REFERENCES content_types(code),
-    id           TEXT NOT NULL,
-    valid_from   TEXT NOT NULL,
-    valid_to     TEXT,
+    id           {text} NOT NULL,
+    valid_from   {text} NOT NULL,
+    valid_to     {text},
     content_size INTEGER NOT NULL,
-    checksum     TEXT NOT NULL,
+    checksum     {text} NOT NULL,
     PRIMARY KEY (content_type, id, valid_from)
-) WITHOUT ROWID;
+){without_rowid};
 
 -- The bytes of past versions, once per checksum. A version's bytes are here, or, while it is
 -- the version content_items holds (its current or, once deleted, its last one), only there:
 -- the current state is never stored twice.
 CREATE TABLE IF NOT EXISTS content_blobs (
-    checksum     TEXT PRIMARY KEY,
+    checksum     {text} PRIMARY KEY,
     content_size INTEGER NOT NULL,
-    content_data BLOB NOT NULL
+    content_data {blob} NOT NULL
 );
 
 -- One row per completed sync: "as of T" is what the last sync of each type completed at or
 -- before T saw. (sync_checkpoints keeps one row per partition; a re-run replaces it.)
 CREATE TABLE IF NOT EXISTS sync_history (
     content_type  INTEGER NOT NULL REFERENCES content_types(code),
-    partition_key TEXT NOT NULL,
-    started_at    TEXT NOT NULL,
-    completed_at  TEXT NOT NULL,
+    partition_key {text} NOT NULL,
+    started_at    {text} NOT NULL,
+    completed_at  {text} NOT NULL,
     objects       INTEGER NOT NULL
 );
 
@@ -114,15 +121,25 @@ CREATE INDEX IF NOT EXISTS sync_history_completed
 -- Facts about the file: history_starts_at and history_starts_why (moments before it cannot be
 -- read: pruned, or before an upgrade from a store that kept no history).
 CREATE TABLE IF NOT EXISTS store_meta (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
+    key   {text} PRIMARY KEY,
+    value {text} NOT NULL
 );
 """
 
-DDL = DDL_V1 + DDL_V2
+DIALECT_WORDS: dict[str, dict[str, str]] = {
+    "sqlite": {"blob": "BLOB", "text": "TEXT", "without_rowid": " WITHOUT ROWID"},
+    "postgresql": {"blob": "BYTEA", "text": 'TEXT COLLATE "C"', "without_rowid": ""},
+}
 
-# Upgrade steps, from the version a file has to the next one; each runs in the one
-# transaction that also creates the new tables and sets user_version.
+
+def ddl(dialect: str) -> str:
+    """The whole schema of the current version, in the dialect's words."""
+    return (DDL_V1 + DDL_V2).format(**DIALECT_WORDS[dialect])
+
+
+# Upgrade steps of SQLite files, from the version a file has to the next one; each runs in the
+# one transaction that also creates the new tables and sets user_version. (PostgreSQL stores
+# begin at version 2.)
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
         # The current rows become the first versions: from when they were stored, closed at

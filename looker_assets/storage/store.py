@@ -1,10 +1,8 @@
-"""The content store: one SQLite file, small explicit SQL, one connection helper."""
+"""The content store: small explicit SQL, shared by its two backends (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,18 +10,34 @@ from typing import Any
 
 from looker_assets.content_types import CONTENT_TYPES
 from looker_assets.storage import codec
+from looker_assets.storage.backend import (
+    SCHEMA_LOCK,
+    Backend,
+    BackendError,
+    SqliteBackend,
+    is_url,
+    open_backend,
+    redact,
+    scrub,
+)
 from looker_assets.storage.schema import (
+    APPLICATION,
     APPLICATION_ID,
     CONNECTION_PRAGMAS,
-    DDL,
     MIGRATIONS,
     SCHEMA_VERSION,
+    ddl,
     statements,
 )
 
 
 class StoreError(RuntimeError):
-    """The database file cannot be used; the message names the path and what to do."""
+    """The store cannot be used; the message names it (never with a password) and what to
+    do."""
+
+
+class _RolledBack(Exception):
+    pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,30 +82,36 @@ class StoredItem:
     content_data: bytes
 
 
-def connect(path: str | Path) -> tuple[sqlite3.Connection, int | None]:
-    """Open (creating if needed) the store at `path`, checking that it is ours, and upgrade an
-    older schema in place. Returns the connection and the version upgraded from, if any."""
-    db_path = Path(path)
-    if db_path.exists() and db_path.is_dir():
-        raise StoreError(f"database path {db_path} is a directory; set LOOKER_ASSETS_DB to a file")
+def connect(location: str | Path) -> tuple[Backend, int | None]:
+    """Open (creating if needed) the store at `location` (a SQLite file or a postgresql://
+    URL), check that it is ours, and upgrade an older schema in place. Returns the backend
+    and the version upgraded from, if any. Errors name the location, never a password."""
+    text = str(location)
+    shown = redact(text)
+    if not is_url(text) and Path(text).expanduser().is_dir():
+        raise StoreError(f"database path {shown} is a directory; set LOOKER_ASSETS_DB to a file")
     try:
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        # timeout in connect() too: switching to WAL needs the lock before busy_timeout is set.
-        conn = sqlite3.connect(db_path, timeout=30, isolation_level=None, check_same_thread=False)
-    except (OSError, sqlite3.Error) as exc:
-        raise StoreError(f"cannot open database {db_path}: {exc}") from exc
+        db = open_backend(text)
+    except BackendError as exc:
+        raise StoreError(str(exc)) from None
+    except OSError as exc:
+        raise StoreError(f"cannot open database {shown}: {exc}") from exc
+    except Exception as exc:  # the driver's own errors (sqlite3.Error, psycopg.Error)
+        raise StoreError(f"cannot open database {shown}: {scrub(str(exc), text)}") from None
     try:
-        upgraded_from = _prepare(conn, db_path)
-    except sqlite3.DatabaseError as exc:
-        conn.close()
-        raise StoreError(f"cannot use database {db_path}: {exc}") from exc
+        prepare = _prepare_sqlite if isinstance(db, SqliteBackend) else _prepare_postgres
+        upgraded_from = prepare(db)
     except StoreError:
-        conn.close()
+        db.close()
         raise
-    return conn, upgraded_from
+    except db.errors as exc:
+        db.close()
+        raise StoreError(f"cannot use database {shown}: {scrub(str(exc), text)}") from None
+    return db, upgraded_from
 
 
-def _prepare(conn: sqlite3.Connection, db_path: Path) -> int | None:
+def _prepare_sqlite(db: SqliteBackend) -> int | None:
+    conn = db.conn
     for pragma in CONNECTION_PRAGMAS:
         conn.execute(pragma)
     app_id = conn.execute("PRAGMA application_id").fetchone()[0]
@@ -99,14 +119,10 @@ def _prepare(conn: sqlite3.Connection, db_path: Path) -> int | None:
     tables = conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
     if tables and app_id != APPLICATION_ID:
         raise StoreError(
-            f"{db_path} is not a looker_assets database (application_id {app_id}); "
+            f"{db.location} is not a looker_assets database (application_id {app_id}); "
             "point LOOKER_ASSETS_DB at a new or existing looker_assets file"
         )
-    if version > SCHEMA_VERSION:
-        raise StoreError(
-            f"{db_path} has schema version {version}, newer than this looker_assets "
-            f"({SCHEMA_VERSION}); upgrade looker_assets instead of opening it with an old one"
-        )
+    _refuse_newer(db, version)
     if not tables:
         conn.execute("PRAGMA page_size = 16384")
     if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
@@ -114,54 +130,109 @@ def _prepare(conn: sqlite3.Connection, db_path: Path) -> int | None:
     if version == SCHEMA_VERSION and tables:
         return None
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        # Another process may have created or upgraded the file while this one waited.
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        tables = conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
-        if version == SCHEMA_VERSION and tables:
-            conn.execute("COMMIT")
-            return None
-        upgraded_from = version if tables else None
-        for statement in statements(DDL):
-            conn.execute(statement)
-        for step in range(version if tables else SCHEMA_VERSION, SCHEMA_VERSION):
-            for statement in MIGRATIONS[step]:
-                conn.execute(statement)
-        conn.executemany(
-            "INSERT INTO content_types (code, name, description) VALUES (?, ?, ?) "
-            "ON CONFLICT(code) DO UPDATE SET name = excluded.name, "
-            "description = excluded.description",
-            [(ct.code, ct.name, ct.description) for ct in CONTENT_TYPES],
-        )
-        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
+        with db.write():
+            # Another process may have created or upgraded the file while this one waited.
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
+            if version == SCHEMA_VERSION and tables:
+                return None
+            upgraded_from = version if tables else None
+            _create_schema(db)
+            for step in range(version if tables else SCHEMA_VERSION, SCHEMA_VERSION):
+                for statement in MIGRATIONS[step]:
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except db.errors as exc:
         if tables and version < SCHEMA_VERSION:
             raise StoreError(
-                f"{db_path} has schema version {version} and could not be upgraded to "
-                f"{SCHEMA_VERSION} (nothing was changed): {sys.exc_info()[1]}") from None
+                f"{db.location} has schema version {version} and could not be upgraded to "
+                f"{SCHEMA_VERSION} (nothing was changed): {exc}") from None
         raise
     return upgraded_from
 
 
-# Parameters ?1 content type, ?2 partition: the ids the open sync of that partition handled,
-# and the active rows it did not (what a complete listing lacked).
-_HANDLED_IDS = "SELECT id FROM sync_progress WHERE content_type = ?1 AND partition_key = ?2"
-_UNHANDLED_ACTIVE = f"content_type = ?1 AND deleted_at IS NULL AND id NOT IN ({_HANDLED_IDS})"
+def _prepare_postgres(db: Backend) -> int | None:
+    """PostgreSQL: store_meta marks the tables as ours and holds the schema version. Other
+    applications' tables may share the database; tables of ours without the mark may not."""
+
+    def marks() -> dict[str, str]:
+        if "store_meta" not in db.tables():
+            return {}
+        return dict(db.execute("SELECT key, value FROM store_meta WHERE key IN "
+                               "('application', 'schema_version')").fetchall())
+
+    def check(found: dict[str, str]) -> bool:
+        """True when the schema is current; raises for what must not be touched."""
+        ours = {"content_items", "content_versions", "sync_checkpoints"} & db.tables()
+        if not found and ours:
+            raise StoreError(f"{db.location} holds tables named like looker_assets' "
+                             f"({', '.join(sorted(ours))}) that it did not create; use a "
+                             f"database or schema of its own")
+        if found and found.get("application") != APPLICATION:
+            raise StoreError(f"{db.location} is not a looker_assets database")
+        version = int(found.get("schema_version", 0))
+        _refuse_newer(db, version)
+        return version == SCHEMA_VERSION
+
+    if check(marks()):
+        return None
+    with db.write(SCHEMA_LOCK):
+        # Another process may have created the schema while this one waited for the lock.
+        if check(marks()):
+            return None
+        _create_schema(db)
+        db.executemany("INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) "
+                       "DO UPDATE SET value = excluded.value",
+                       [("application", APPLICATION), ("schema_version", str(SCHEMA_VERSION))])
+    return None
+
+
+def _refuse_newer(db: Backend, version: int) -> None:
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{db.location} has schema version {version}, newer than this looker_assets "
+            f"({SCHEMA_VERSION}); upgrade looker_assets instead of opening it with an old one"
+        )
+
+
+def _create_schema(db: Backend) -> None:
+    for statement in statements(ddl(db.dialect)):
+        db.execute(statement)
+    db.executemany(
+        "INSERT INTO content_types (code, name, description) VALUES (?, ?, ?) "
+        "ON CONFLICT(code) DO UPDATE SET name = excluded.name, "
+        "description = excluded.description",
+        [(ct.code, ct.name, ct.description) for ct in CONTENT_TYPES],
+    )
+
+
+# Parameters :code (content type) and :partition: the ids the open sync of that partition
+# handled, and the active rows it did not (what a complete listing lacked).
+_HANDLED_IDS = ("SELECT id FROM sync_progress WHERE content_type = :code "
+                "AND partition_key = :partition")
+_UNHANDLED_ACTIVE = (f"content_type = :code AND deleted_at IS NULL "
+                     f"AND id NOT IN ({_HANDLED_IDS})")
 
 
 class ContentStore:
-    """Reads and writes content_items and sync_checkpoints of one database file."""
+    """Reads and writes one store: a SQLite file, or a PostgreSQL database."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.conn, self.upgraded_from = connect(self.path)
+    def __init__(self, location: str | Path) -> None:
+        self.db, self.upgraded_from = connect(location)
+        # What messages and metadata show: the path, or the URL without its password.
+        self.location = self.db.location
+        self.path = self.db.path if isinstance(self.db, SqliteBackend) else None
+        # Things the operator should fix (a store readable by other users), said once.
+        self.warnings: list[str] = list(self.db.warnings)
+
+    @property
+    def conn(self) -> Any:
+        """The driver's own connection (sqlite3 or psycopg), for tests and one-off reads."""
+        return self.db.conn
 
     def close(self) -> None:
-        self.conn.close()
+        self.db.close()
 
     def __enter__(self) -> ContentStore:
         return self
@@ -170,12 +241,16 @@ class ContentStore:
         self.close()
 
     def check_writable(self) -> None:
-        """Fail now, naming the path, if a sync could not write here."""
+        """Fail now, naming the store, if a sync could not write here."""
         try:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.execute("ROLLBACK")
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot write database {self.path}: {exc}") from exc
+            with self.db.write():
+                # A write that changes nothing, rolled back: proves the right to write.
+                self.db.execute("DELETE FROM sync_progress WHERE content_type = -1")
+                raise _RolledBack
+        except _RolledBack:
+            return
+        except self.db.errors as exc:
+            raise StoreError(f"cannot write database {self.location}: {exc}") from None
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -198,9 +273,8 @@ class ContentStore:
         stored as deleted, opens one.
         """
         counts = BatchCounts()
-        conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        db = self.db
+        with db.write(content_type):
             if owner is not None:
                 self._check_owner(content_type, partition_key, owner)
             # Taken under the write lock: versions are ordered as their transactions commit.
@@ -238,44 +312,44 @@ class ContentStore:
             counts.unchanged += len(seen_ids)
             counts.opened, counts.closed = len(opens), len(closes)
             # The bytes of a version that stops being current move to content_blobs first.
-            conn.executemany(
+            db.executemany(
                 "INSERT INTO content_blobs (checksum, content_size, content_data) "
                 "SELECT checksum, content_size, content_data FROM content_items "
                 "WHERE content_type = ? AND id = ? ON CONFLICT (checksum) DO NOTHING",
                 archive,
             )
-            conn.executemany(
+            db.executemany(
                 "INSERT INTO content_items (content_type, id, name, owner_id, owner_email, "
                 "created_at, updated_at, synced_at, source_version, content_size, checksum, "
                 "content_data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 inserts,
             )
-            conn.executemany(
+            db.executemany(
                 "UPDATE content_items SET name = ?, owner_id = ?, owner_email = ?, "
                 "created_at = ?, updated_at = ?, synced_at = ?, source_version = ?, "
                 "content_size = ?, checksum = ?, content_data = ?, deleted_at = NULL "
                 "WHERE content_type = ? AND id = ?",
                 updates,
             )
-            conn.executemany(
+            db.executemany(
                 "UPDATE content_items SET deleted_at = NULL WHERE content_type = ? AND id = ?",
                 revive,
             )
-            conn.executemany(
+            db.executemany(
                 "UPDATE content_items SET source_version = ? WHERE content_type = ? AND id = ?",
                 sources,
             )
-            conn.executemany(
+            db.executemany(
                 "UPDATE content_versions SET valid_to = ? WHERE content_type = ? AND id = ? "
                 "AND valid_to IS NULL",
                 closes,
             )
-            conn.executemany(
+            db.executemany(
                 "INSERT INTO content_versions (content_type, id, valid_from, content_size, "
                 "checksum) VALUES (?, ?, ?, ?, ?)",
                 opens,
             )
-            conn.executemany(
+            db.executemany(
                 "INSERT INTO sync_progress (content_type, partition_key, id) "
                 "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 [(content_type, partition_key, r.id) for r in rows]
@@ -283,10 +357,6 @@ class ContentStore:
             )
             if checkpoint is not None:
                 self._save_checkpoint(content_type, partition_key, "running", checkpoint, owner)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         return counts
 
     def _current(self, content_type: int, ids: list[str],
@@ -297,7 +367,7 @@ class ContentStore:
         for start in range(0, len(ids), 900):
             chunk = ids[start : start + 900]
             marks = ",".join("?" * len(chunk))
-            for id_, checksum, version, deleted in self.conn.execute(
+            for id_, checksum, version, deleted in self.db.execute(
                     f"SELECT id, checksum, source_version, deleted_at IS NOT NULL "
                     f"FROM content_items WHERE content_type = ? AND id IN ({marks})",
                     (content_type, *chunk)):
@@ -306,58 +376,51 @@ class ContentStore:
 
     def versions(self, content_type: int) -> dict[str, str]:
         """id -> the listing version its stored copy was fetched at, where there is one."""
-        return dict(self.conn.execute(
+        return dict(self.db.execute(
             "SELECT id, source_version FROM content_items "
             "WHERE content_type = ? AND source_version IS NOT NULL",
             (content_type,),
         ))
 
     def progress_ids(self, content_type: int, partition_key: str) -> set[str]:
-        return {row[0] for row in self.conn.execute(
+        return {row[0] for row in self.db.execute(
             "SELECT id FROM sync_progress WHERE content_type = ? AND partition_key = ?",
             (content_type, partition_key),
         )}
 
     def unhandled_active_ids(self, content_type: int, partition_key: str) -> list[str]:
         """Active rows the open sync has not handled: candidates for a soft delete."""
-        return [row[0] for row in self.conn.execute(
+        return [row[0] for row in self.db.execute(
             f"SELECT id FROM content_items WHERE {_UNHANDLED_ACTIVE} ORDER BY id",
-            (content_type, partition_key))]
+            {"code": content_type, "partition": partition_key})]
 
     def _check_owner(self, content_type: int, partition_key: str, owner: str) -> None:
-        row = self.conn.execute(
+        row = self.db.execute(
             "SELECT owner, status FROM sync_checkpoints WHERE content_type = ? "
             "AND partition_key = ?", (content_type, partition_key)).fetchone()
         if row is None or row[0] != owner or row[1] != "running":
             raise StoreError(
                 f"another sync of content type {content_type}, partition {partition_key} "
-                f"took over this one's checkpoint in {self.path}; this attempt stops here")
+                f"took over this one's checkpoint in {self.location}; this attempt stops here")
 
     def start_sync(self, content_type: int, partition_key: str, state: dict[str, Any],
                    owner: str | None = None) -> dict[str, Any] | None:
         """Open a checkpoint for (type, partition) owned by `owner`, or take over the open one
         and return it to resume from."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self.db.write(content_type):
             existing = self.checkpoint(content_type, partition_key)
             if existing is not None and existing["status"] == "running":
-                self.conn.execute(
+                self.db.execute(
                     "UPDATE sync_checkpoints SET owner = ? WHERE content_type = ? "
                     "AND partition_key = ?", (owner, content_type, partition_key))
-                self.conn.execute("COMMIT")
                 return existing
-            self.conn.execute(
+            self.db.execute(
                 "DELETE FROM sync_progress WHERE content_type = ? AND partition_key = ?",
                 (content_type, partition_key))
-            self.conn.execute(
+            self.db.execute(
                 "DELETE FROM sync_checkpoints WHERE content_type = ? AND partition_key = ?",
                 (content_type, partition_key))
             self._save_checkpoint(content_type, partition_key, "running", state, owner)
-            self.conn.execute("COMMIT")
-        except BaseException:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-            raise
         return None
 
     def complete_sync(self, content_type: int, partition_key: str, state: dict[str, Any],
@@ -367,50 +430,44 @@ class ContentStore:
         completed sync in sync_history and close the checkpoint. One transaction, one moment:
         as of that moment, the store holds exactly what this sync saw.
         Returns (deleted, revived)."""
-        conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        db = self.db
+        args = {"code": content_type, "partition": partition_key}
+        with db.write(content_type):
             if owner is not None:
                 self._check_owner(content_type, partition_key, owner)
             now = codec.now_utc()
+            args["now"] = now
             deleted = 0
             if delete:
-                conn.execute(
-                    f"UPDATE content_versions SET valid_to = ?3 WHERE content_type = ?1 "
+                db.execute(
+                    f"UPDATE content_versions SET valid_to = :now WHERE content_type = :code "
                     f"AND valid_to IS NULL AND id IN "
-                    f"(SELECT id FROM content_items WHERE {_UNHANDLED_ACTIVE})",
-                    (content_type, partition_key, now))
-                deleted = conn.execute(
-                    f"UPDATE content_items SET deleted_at = ?3 WHERE {_UNHANDLED_ACTIVE}",
-                    (content_type, partition_key, now),
-                ).rowcount
-            revived_rows = (f"FROM content_items WHERE content_type = ?1 AND deleted_at IS NOT "
-                            f"NULL AND id IN ({_HANDLED_IDS})")
-            conn.execute(
+                    f"(SELECT id FROM content_items WHERE {_UNHANDLED_ACTIVE})", args)
+                deleted = db.execute(
+                    f"UPDATE content_items SET deleted_at = :now WHERE {_UNHANDLED_ACTIVE}",
+                    args).rowcount
+            revived_rows = (f"FROM content_items WHERE content_type = :code AND deleted_at IS "
+                            f"NOT NULL AND id IN ({_HANDLED_IDS})")
+            db.execute(
                 f"INSERT INTO content_versions (content_type, id, valid_from, content_size, "
-                f"checksum) SELECT content_type, id, ?3, content_size, checksum {revived_rows}",
-                (content_type, partition_key, now))
-            revived = conn.execute(
-                f"UPDATE content_items SET deleted_at = NULL WHERE content_type = ?1 "
-                f"AND deleted_at IS NOT NULL AND id IN ({_HANDLED_IDS})",
-                (content_type, partition_key),
-            ).rowcount
-            conn.execute(
+                f"checksum) SELECT content_type, id, :now, content_size, checksum "
+                f"{revived_rows}", args)
+            revived = db.execute(
+                f"UPDATE content_items SET deleted_at = NULL WHERE content_type = :code "
+                f"AND deleted_at IS NOT NULL AND id IN ({_HANDLED_IDS})", args).rowcount
+            db.execute(
                 "DELETE FROM sync_progress WHERE content_type = ? AND partition_key = ?",
                 (content_type, partition_key))
-            started = conn.execute(
+            started = db.execute(
                 "SELECT started_at FROM sync_checkpoints WHERE content_type = ? "
                 "AND partition_key = ?", (content_type, partition_key)).fetchone()
-            conn.execute(
+            args["started"] = started[0] if started else now
+            db.execute(
                 "INSERT INTO sync_history (content_type, partition_key, started_at, "
-                "completed_at, objects) VALUES (?1, ?2, ?3, ?4, (SELECT count(*) FROM "
-                "content_items WHERE content_type = ?1 AND deleted_at IS NULL))",
-                (content_type, partition_key, started[0] if started else now, now))
+                "completed_at, objects) VALUES (:code, :partition, :started, :now, "
+                "(SELECT count(*) FROM content_items WHERE content_type = :code "
+                "AND deleted_at IS NULL))", args)
             self._save_checkpoint(content_type, partition_key, "complete", state, owner, now)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         return deleted, revived
 
     # -- checkpoints -----------------------------------------------------------------------
@@ -419,7 +476,7 @@ class ContentStore:
                          state: dict[str, Any], owner: str | None = None,
                          now: str | None = None) -> None:
         now = now or codec.now_utc()
-        self.conn.execute(
+        self.db.execute(
             "INSERT INTO sync_checkpoints (content_type, partition_key, status, owner, state, "
             "started_at, updated_at, completed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(content_type, partition_key) DO UPDATE SET status = excluded.status, "
@@ -430,7 +487,7 @@ class ContentStore:
         )
 
     def checkpoint(self, content_type: int, partition_key: str) -> dict[str, Any] | None:
-        row = self.conn.execute(
+        row = self.db.execute(
             "SELECT status, state, started_at, updated_at, completed_at FROM sync_checkpoints "
             "WHERE content_type = ? AND partition_key = ?",
             (content_type, partition_key),
@@ -457,7 +514,7 @@ class ContentStore:
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
         sql += " ORDER BY content_type, id"
-        for row in self.conn.execute(sql, params):
+        for row in self.db.stream(sql, params):
             yield StoredItem(*row)
 
     def objects(self, content_type: int, include_deleted: bool = False) -> Iterator[Any]:
@@ -465,7 +522,7 @@ class ContentStore:
             yield codec.decode(item.content_data)
 
     def get(self, content_type: int, id_: str) -> Any | None:
-        row = self.conn.execute(
+        row = self.db.execute(
             "SELECT content_data FROM content_items WHERE content_type = ? AND id = ?",
             (content_type, id_),
         ).fetchone()
@@ -473,31 +530,32 @@ class ContentStore:
 
     def names(self, content_type: int) -> dict[str, str | None]:
         """id -> the name column (the latest name) of every stored object of the type."""
-        return dict(self.conn.execute(
+        return dict(self.db.execute(
             "SELECT id, name FROM content_items WHERE content_type = ?", (content_type,)))
 
     def active_ids(self, content_type: int) -> set[str]:
-        return {row[0] for row in self.conn.execute(
+        return {row[0] for row in self.db.execute(
             "SELECT id FROM content_items WHERE content_type = ? AND deleted_at IS NULL",
             (content_type,))}
 
     def last_synced(self) -> dict[int, str | None]:
         """Per content type: when its last complete sync finished."""
-        return dict(self.conn.execute(
+        return dict(self.db.execute(
             "SELECT content_type, max(completed_at) FROM sync_checkpoints "
             "WHERE status = 'complete' GROUP BY content_type"))
 
     def version_counts(self) -> dict[int, int]:
         """Per content type: versions kept."""
-        return dict(self.conn.execute(
+        return dict(self.db.execute(
             "SELECT content_type, count(*) FROM content_versions GROUP BY content_type"))
 
     def counts(self) -> dict[int, dict[str, int]]:
         """Per content type: active and deleted rows and stored bytes."""
         result: dict[int, dict[str, int]] = {}
-        for code, active, deleted, size in self.conn.execute(
-            "SELECT content_type, sum(deleted_at IS NULL), sum(deleted_at IS NOT NULL), "
-            "sum(content_size) FROM content_items GROUP BY content_type"
+        for code, active, deleted, size in self.db.execute(
+            "SELECT content_type, count(*) FILTER (WHERE deleted_at IS NULL), "
+            "count(*) FILTER (WHERE deleted_at IS NOT NULL), sum(content_size) "
+            "FROM content_items GROUP BY content_type"
         ):
             result[code] = {"active": active, "deleted": deleted, "bytes": size}
         return result
