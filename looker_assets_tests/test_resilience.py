@@ -236,14 +236,16 @@ def test_bad_body_is_a_clear_error_and_touches_nothing(fresh_emulator: LookerEmu
         assert list(store.iter_items(USERS.code)) == before
 
 
-KILL_SEEDS = [1, 2, 3]
+KILLS = [(1, "sqlite"), (2, "sqlite"), (3, "sqlite"), (4, "postgresql")]
 
 
-@pytest.mark.parametrize("seed", KILL_SEEDS)
-def test_sigkill_then_rerun_loses_and_duplicates_nothing(tmp_path: Path, seed: int,
-                                                         dagster_home: Path) -> None:
+@pytest.mark.parametrize(("seed", "backend"), KILLS)
+def test_sigkill_then_rerun_loses_and_duplicates_nothing(
+        tmp_path: Path, seed: int, backend: str, dagster_home: Path,
+        request: pytest.FixtureRequest) -> None:
     emu = LookerEmulator(scale=800, seed=seed, faults=Faults(latency_ms=15)).start("127.0.0.1", 0)
-    db = tmp_path / "kill.sqlite"
+    db = tmp_path / "kill.sqlite" if backend == "sqlite" else \
+        request.getfixturevalue("postgres").create_database(f"kill_{seed}")
     env = {**os.environ, **emu.looker_env(), "LOOKER_ASSETS_DB": str(db),
            "PYTHONPATH": str(REPO)}
     # Small batches, so that a kill lands after several commits and before the last one.
@@ -273,8 +275,8 @@ def test_sigkill_then_rerun_loses_and_duplicates_nothing(tmp_path: Path, seed: i
         assert refetched == 0, f"{refetched} already stored dashboards were fetched again"
         assert_store_matches(db, emu, ["dashboards"])
         with ContentStore(db) as store:
-            count = store.conn.execute("SELECT count(*) FROM content_items WHERE "
-                                       "content_type = ?", (DASHBOARDS.code,)).fetchone()[0]
+            count = store.db.execute("SELECT count(*) FROM content_items WHERE "
+                                     "content_type = ?", (DASHBOARDS.code,)).fetchone()[0]
             assert count == total, "no duplicates, no leftovers"
             # The kill left no half-written version: one per dashboard, all intact.
             assert check_history(store, DASHBOARDS).ok

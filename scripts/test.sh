@@ -4,11 +4,20 @@
 set -euo pipefail
 # Run from the repository root whatever the caller's directory.
 cd "$(dirname "$0")/.."
-# uv manages the virtualenv from the committed uv.lock.
-command -v uv >/dev/null 2>&1 || python3 -m pip install -q uv
+# uv manages the virtualenv from the committed uv.lock; scripts/uv finds or installs uv (PEP 668-safe).
 # The UI test drives Debian's Chromium (Playwright never downloads a browser of its own).
 if [ ! -x /usr/bin/chromium ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 fi
+# Storage tests run against a throwaway PostgreSQL cluster (looker_assets_tests/postgres_cluster.py
+# starts it as an unprivileged user and stops it): the server binaries come from Debian, without
+# the default cluster the package would otherwise create and start.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    mkdir -p /etc/postgresql-common
+    [ -e /etc/postgresql-common/createcluster.conf ] || \
+        echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        -o Dpkg::Options::=--force-confold postgresql
+fi
 # Everything else (.venv, dependencies) is uv's job.
-exec uv run pytest "$@"
+exec sh scripts/uv run pytest "$@"
