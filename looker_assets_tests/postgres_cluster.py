@@ -48,7 +48,9 @@ def _free_port() -> int:
 
 
 class PostgresCluster:
-    def __init__(self) -> None:
+    def __init__(self, **settings: str) -> None:
+        # Server settings (`-c name=value`), e.g. shared_buffers="1GB" for a benchmark.
+        self.settings = " ".join(f"-c {k}={v}" for k, v in settings.items())
         self.bin = server_bin()
         self.password = secrets.token_urlsafe(16)
         self.port = _free_port()
@@ -73,7 +75,7 @@ class PostgresCluster:
                       "--auth=scram-sha-256", "-E", "UTF8", "--no-sync")
             self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"),
                       "-w", "-o", f"-p {self.port} -k {self.root} "
-                      f"-c listen_addresses=127.0.0.1 -c fsync=off", "start")
+                      f"-c listen_addresses=127.0.0.1 -c fsync=off {self.settings}", "start")
         except subprocess.CalledProcessError as exc:
             log = self.root / "server.log"
             detail = log.read_text()[-2000:] if log.exists() else ""

@@ -75,6 +75,27 @@ class Backend:
     def sql(self, text: str) -> str:
         return text
 
+    def one_of(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        """A condition `column` is one of `values`, and its parameters."""
+        return f"{column} IN ({', '.join('?' * len(values))})", list(values)
+
+    def insert_rows(self, table: str, columns: Sequence[str], types: Sequence[str],
+                    rows: Sequence[Sequence[Any]]) -> None:
+        """Append new rows (no conflict possible: the caller checked under the lock)."""
+        if rows:
+            marks = ", ".join("?" * len(columns))
+            self._executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+                              rows)
+
+    def update_rows(self, table: str, columns: Sequence[str], types: Sequence[str], keys: int,
+                    rows: Sequence[Sequence[Any]], also: str = "") -> None:
+        """Set `columns[keys:]` (and `also`) of the rows whose first `keys` columns match."""
+        if rows:
+            sets = [f"{c} = ?" for c in columns[keys:]] + ([also] if also else [])
+            where = " AND ".join(f"{c} = ?" for c in columns[:keys])
+            self._executemany(f"UPDATE {table} SET {', '.join(sets)} WHERE {where}",
+                              [(*row[keys:], *row[:keys]) for row in rows])
+
     def stream(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Iterator[Any]:
         """Rows of a large result, a few at a time (memory stays flat)."""
         yield from self.conn.execute(self.sql(sql), params)
@@ -207,6 +228,36 @@ class PostgresBackend(Backend):
         # psycopg pipelines the statements: one round trip per batch, not per row.
         with self.conn.cursor() as cursor:
             cursor.executemany(sql, rows)
+
+    def one_of(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        # One array parameter: 500 separate ones took 55 ms a batch here (a poor plan).
+        return f"{column} = ANY(?)", [list(values)]
+
+    def insert_rows(self, table: str, columns: Sequence[str], types: Sequence[str],
+                    rows: Sequence[Sequence[Any]]) -> None:
+        # COPY in binary: 37,600 rows/s of 10 KB against 28,200 for pipelined INSERTs here.
+        if not rows:
+            return
+        with self.conn.cursor() as cursor, cursor.copy(
+                f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(list(types))
+            for row in rows:
+                copy.write_row(row)
+
+    def update_rows(self, table: str, columns: Sequence[str], types: Sequence[str], keys: int,
+                    rows: Sequence[Sequence[Any]], also: str = "") -> None:
+        # COPY into a temporary table, then one UPDATE ... FROM it: set-based, where a
+        # statement per row made PostgreSQL's update path 0.41x SQLite's.
+        if not rows:
+            return
+        staging = f"incoming_{table}"
+        self.conn.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} "
+                          f"(LIKE {table} INCLUDING DEFAULTS INCLUDING STORAGE) ON COMMIT DELETE ROWS")
+        self.insert_rows(staging, columns, types, rows)
+        sets = [f"{c} = n.{c}" for c in columns[keys:]] + ([also] if also else [])
+        where = " AND ".join(f"t.{c} = n.{c}" for c in columns[:keys])
+        self.conn.execute(f"UPDATE {table} AS t SET {', '.join(sets)} FROM {staging} AS n "
+                          f"WHERE {where}")
 
     def _lock(self, key: int) -> None:
         # Writers of one content type take turns, as every writer of a SQLite file does;

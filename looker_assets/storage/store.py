@@ -215,6 +215,14 @@ _UNHANDLED_ACTIVE = (f"content_type = :code AND deleted_at IS NULL "
                      f"AND id NOT IN ({_HANDLED_IDS})")
 
 
+_ITEM_COLUMNS = ("content_type", "id", "name", "owner_id", "owner_email", "created_at",
+                 "updated_at", "synced_at", "source_version", "content_size", "checksum",
+                 "content_data")
+_ITEM_TYPES = ("int4", *["text"] * 8, "int4", "text", "bytea")
+_VERSION_COLUMNS = ("content_type", "id", "valid_from", "content_size", "checksum")
+_VERSION_TYPES = ("int4", "text", "text", "int4", "text")
+
+
 class ContentStore:
     """Reads and writes one store: a SQLite file, or a PostgreSQL database."""
 
@@ -294,12 +302,12 @@ class ContentStore:
                     opens.append(version)
                 elif previous[0] != r.checksum:
                     counts.updated += 1
-                    archive.append((content_type, r.id))
-                    updates.append((*values, content_type, r.id))
+                    archive.append(r.id)
+                    updates.append((content_type, r.id, *values))
                     if previous[2]:
                         counts.revived += 1
                     else:
-                        closes.append((now, content_type, r.id))
+                        closes.append(r.id)
                     opens.append(version)
                 else:
                     counts.unchanged += 1
@@ -312,25 +320,16 @@ class ContentStore:
             counts.unchanged += len(seen_ids)
             counts.opened, counts.closed = len(opens), len(closes)
             # The bytes of a version that stops being current move to content_blobs first.
-            db.executemany(
-                "INSERT INTO content_blobs (checksum, content_size, content_data) "
-                "SELECT checksum, content_size, content_data FROM content_items "
-                "WHERE content_type = ? AND id = ? ON CONFLICT (checksum) DO NOTHING",
-                archive,
-            )
-            db.executemany(
-                "INSERT INTO content_items (content_type, id, name, owner_id, owner_email, "
-                "created_at, updated_at, synced_at, source_version, content_size, checksum, "
-                "content_data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                inserts,
-            )
-            db.executemany(
-                "UPDATE content_items SET name = ?, owner_id = ?, owner_email = ?, "
-                "created_at = ?, updated_at = ?, synced_at = ?, source_version = ?, "
-                "content_size = ?, checksum = ?, content_data = ?, deleted_at = NULL "
-                "WHERE content_type = ? AND id = ?",
-                updates,
-            )
+            if archive:
+                among, params = db.one_of("id", archive)
+                db.execute(
+                    f"INSERT INTO content_blobs (checksum, content_size, content_data) "
+                    f"SELECT checksum, content_size, content_data FROM content_items "
+                    f"WHERE content_type = ? AND {among} ON CONFLICT (checksum) DO NOTHING",
+                    (content_type, *params))
+            db.insert_rows("content_items", _ITEM_COLUMNS, _ITEM_TYPES, inserts)
+            db.update_rows("content_items", _ITEM_COLUMNS, _ITEM_TYPES, 2, updates,
+                           also="deleted_at = NULL")
             db.executemany(
                 "UPDATE content_items SET deleted_at = NULL WHERE content_type = ? AND id = ?",
                 revive,
@@ -339,16 +338,11 @@ class ContentStore:
                 "UPDATE content_items SET source_version = ? WHERE content_type = ? AND id = ?",
                 sources,
             )
-            db.executemany(
-                "UPDATE content_versions SET valid_to = ? WHERE content_type = ? AND id = ? "
-                "AND valid_to IS NULL",
-                closes,
-            )
-            db.executemany(
-                "INSERT INTO content_versions (content_type, id, valid_from, content_size, "
-                "checksum) VALUES (?, ?, ?, ?, ?)",
-                opens,
-            )
+            if closes:
+                among, params = db.one_of("id", closes)
+                db.execute(f"UPDATE content_versions SET valid_to = ? WHERE content_type = ? "
+                           f"AND {among} AND valid_to IS NULL", (now, content_type, *params))
+            db.insert_rows("content_versions", _VERSION_COLUMNS, _VERSION_TYPES, opens)
             db.executemany(
                 "INSERT INTO sync_progress (content_type, partition_key, id) "
                 "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
@@ -365,12 +359,11 @@ class ContentStore:
         found: dict[str, tuple[str, str | None, bool]] = {}
         # SQLite's default limit on bound variables is 32766; stay well below it.
         for start in range(0, len(ids), 900):
-            chunk = ids[start : start + 900]
-            marks = ",".join("?" * len(chunk))
+            among, params = self.db.one_of("id", ids[start : start + 900])
             for id_, checksum, version, deleted in self.db.execute(
                     f"SELECT id, checksum, source_version, deleted_at IS NOT NULL "
-                    f"FROM content_items WHERE content_type = ? AND id IN ({marks})",
-                    (content_type, *chunk)):
+                    f"FROM content_items WHERE content_type = ? AND {among}",
+                    (content_type, *params)):
                 found[id_] = (checksum, version, bool(deleted))
         return found
 
