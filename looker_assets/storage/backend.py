@@ -251,8 +251,8 @@ class PostgresBackend(Backend):
         if not rows:
             return
         staging = f"incoming_{table}"
-        self.conn.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} "
-                          f"(LIKE {table} INCLUDING DEFAULTS INCLUDING STORAGE) ON COMMIT DELETE ROWS")
+        self.conn.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} (LIKE {table} "
+                          f"INCLUDING DEFAULTS INCLUDING STORAGE) ON COMMIT DELETE ROWS")
         self.insert_rows(staging, columns, types, rows)
         sets = [f"{c} = n.{c}" for c in columns[keys:]] + ([also] if also else [])
         where = " AND ".join(f"t.{c} = n.{c}" for c in columns[:keys])
