@@ -22,9 +22,21 @@ def _executor() -> dg.ExecutorDefinition:
     """In process by default: a step process costs 1.5-3 s to start here, more than most
     content types take to sync, and each type already runs max_concurrency requests at once
     (bench/dagster_run.py: 28.5 s in process vs 57.6 s with 2 step processes, scale 10,000).
-    LOOKER_ASSETS_EXECUTOR=multiprocess gives one process per type (see dagster.yaml pools)."""
-    if os.environ.get(EXECUTOR_ENV, "in_process") == "multiprocess":
+    LOOKER_ASSETS_EXECUTOR=multiprocess gives one process per type (see dagster.yaml pools);
+    k8s, one Kubernetes job per type (dagster-k8s, the `k8s` extra)."""
+    choice = os.environ.get(EXECUTOR_ENV, "in_process")
+    if choice == "multiprocess":
         return dg.multiprocess_executor
+    if choice == "k8s":
+        try:
+            from dagster_k8s import k8s_job_executor
+        except ImportError:
+            raise RuntimeError(f"{EXECUTOR_ENV}=k8s needs dagster-k8s: install looker-assets "
+                               f"with its k8s extra (the Dockerfile does)") from None
+        return k8s_job_executor
+    if choice != "in_process":
+        raise RuntimeError(f"{EXECUTOR_ENV}={choice!r}: expected in_process, multiprocess "
+                           f"or k8s")
     return dg.in_process_executor
 
 

@@ -1,7 +1,7 @@
 """The UI as a user drives it: `dagster dev` against the emulator, the Materialize button's
 GraphQL calls, then headless Chromium on the asset graph and an asset's page.
 
-The launch replays what dagster-ui 1.13.28 (the bundle inside dagster-webserver) does when a
+The launch replays what dagster-ui 1.13.27 (the bundle inside dagster-webserver) does when a
 user selects two partitioned assets, clicks "Materialize selected…", picks one partition in the
 "Launch runs to materialize" dialog and clicks "Launch 1 run":
 
@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import psutil
 import pytest
 
@@ -263,7 +264,7 @@ def dagster_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterDev
                 return None
 
         info = _wait_until("/server_info", server_info, timeout=60, log=log)
-        assert info["dagster_version"] == "1.13.28", info
+        assert info["dagster_version"] == dg.__version__, info
 
         def location_loaded() -> bool:
             entries = dev.graphql(

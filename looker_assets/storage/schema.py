@@ -21,7 +21,7 @@ CONNECTION_PRAGMAS = (
     # 2 MB, SQLite's own default size. A sync writes once and reads by streaming, so a large
     # cache buys nothing, and SQLite's memory is ~3.7x this setting with 16 KB pages: 16 MB of
     # cache held 62 MB, and a 30,000-dashboard sync peaked 65 MB higher (bench/RESULTS.md).
-    # The write path is as fast at 2 MB (bench/sqlite_write.py: 20,847-21,263 new rows/s).
+    # The write path is as fast at 2 MB (bench/store_write.py: 20,847-21,263 new rows/s).
     "PRAGMA cache_size = -2048",
     "PRAGMA foreign_keys = ON",
 )
