@@ -127,15 +127,18 @@ def _print_summary(rows: list[dict[str, object]], db_path: Path | str, partition
 
 
 def _print_next_steps(db_path: Path) -> None:
+    """What to try next, one command a line (run from the repository, as the demo was)."""
+    run = "sh scripts/uv run"
     db = f"--db {db_path}"
-    console.print("Next:", highlight=False)
+    console.print("Next, from this folder:", highlight=False)
     for line in (
-            f"  browse it:     looker-assets stats {db}; looker-assets show dashboards 1 {db}",
-            f"  its history:   looker-assets history dashboards 1 {db}; "
-            f"looker-assets diff --from WHEN --to WHEN {db}",
-            "  the Dagster UI: DAGSTER_HOME=$PWD/var/dagster_home dagster dev -w workspace.yaml "
-            "-h 127.0.0.1"):
-        console.print(line, markup=False, highlight=False)
+            f"{run} looker-assets stats {db}",
+            f"{run} looker-assets show dashboards 1 {db}",
+            f"{run} looker-assets history dashboards 1 {db}",
+            f"{run} looker-assets diff --from WHEN --to WHEN {db}",
+            f"DAGSTER_HOME=$PWD/var/dagster_home {run} dagster dev -w workspace.yaml "
+            f"-h 127.0.0.1    (the Dagster UI)"):
+        console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command(rich_help_panel="Run")
