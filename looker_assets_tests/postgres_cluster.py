@@ -41,6 +41,14 @@ def server_bin() -> Path:
         "(scripts/test.sh does)")
 
 
+def _runuser() -> str:
+    # In /usr/sbin, which a PATH without the sbin folders (env -i, cron) leaves out.
+    for candidate in (shutil.which("runuser"), "/usr/sbin/runuser", "/sbin/runuser"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise PostgresUnavailable("running PostgreSQL as root needs runuser (util-linux)")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -61,7 +69,7 @@ class PostgresCluster:
     def _run(self, *args: str) -> None:
         command = [str(self.bin / args[0]), *args[1:]]
         if self.as_root:
-            command = ["runuser", "-u", SERVER_USER, "--", *command]
+            command = [_runuser(), "-u", SERVER_USER, "--", *command]
         subprocess.run(command, check=True, capture_output=True, text=True, timeout=120)
 
     def start(self) -> PostgresCluster:

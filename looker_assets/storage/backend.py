@@ -124,6 +124,10 @@ class Backend:
     def close(self) -> None:
         self.conn.close()
 
+    def scrub(self, text: str) -> str:
+        """`text` (a driver's error) without this store's password."""
+        return text
+
     # What differs in kind, not just in SQL.
     def tables(self) -> set[str]:
         raise NotImplementedError
@@ -223,6 +227,9 @@ class PostgresBackend(Backend):
 
     def sql(self, text: str) -> str:
         return _psycopg_sql(text)
+
+    def scrub(self, text: str) -> str:
+        return scrub(text, self.url)
 
     def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         # psycopg pipelines the statements: one round trip per batch, not per row.

@@ -258,7 +258,8 @@ class ContentStore:
         except _RolledBack:
             return
         except self.db.errors as exc:
-            raise StoreError(f"cannot write database {self.location}: {exc}") from None
+            raise StoreError(f"cannot write database {self.location}: "
+                             f"{self.db.scrub(str(exc))}") from None
 
     # -- writing ---------------------------------------------------------------------------
 
