@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -231,3 +234,28 @@ def test_a_new_sqlite_store_is_private(tmp_path: Path) -> None:
         assert store.warnings == [
             f"{path} is readable by other users (mode 0644); it holds user emails and "
             f"connection hosts: chmod 600 {path}"]
+
+
+OPEN_AT = """
+import sys, time
+from looker_assets import content_types
+from looker_assets.storage.rows import make_row
+from looker_assets.storage.store import ContentStore
+url, code, start_at = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+time.sleep(max(0.0, start_at - time.time()))
+with ContentStore(url) as store:
+    store.write_batch(code, [make_row(content_types.BY_CODE[code], "1", {"id": "1"})], "t", "p")
+"""
+
+
+def test_stores_opened_at_once_on_a_new_database_all_work(postgres) -> None:
+    """Step processes starting together on an empty PostgreSQL database: one creates the
+    schema, the others wait for it and use it (none mistakes it for a foreign one)."""
+    url = postgres.create_database("opened_at_once")
+    start_at = time.time() + 3  # after every process has imported looker_assets
+    procs = [subprocess.Popen([sys.executable, "-c", OPEN_AT, url, str(code), str(start_at)],
+                              stderr=subprocess.PIPE, text=True) for code in range(1, 7)]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs), [e[-600:] for e in errors if e]
+    with ContentStore(url) as store:
+        assert sum(c["active"] for c in store.counts().values()) == 6

@@ -175,10 +175,13 @@ def _prepare_postgres(db: Backend) -> int | None:
         _refuse_newer(db, version)
         return version == SCHEMA_VERSION
 
-    if check(marks()):
+    found = marks()
+    if found.get("application") == APPLICATION and found.get("schema_version") == str(
+            SCHEMA_VERSION):
         return None
     with db.write(SCHEMA_LOCK):
-        # Another process may have created the schema while this one waited for the lock.
+        # Decided under the lock: another process may be creating the schema right now (its
+        # tables can appear between two reads outside it, before its marks do).
         if check(marks()):
             return None
         _create_schema(db)
