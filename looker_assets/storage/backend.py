@@ -87,6 +87,15 @@ class Backend:
             self._executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
                               rows)
 
+    def insert_ids(self, table: str, columns: Sequence[str], values: Sequence[Any],
+                   ids: Sequence[str]) -> None:
+        """Rows (`values`..., id) for each of `ids`, skipping those already there."""
+        if ids:
+            names = ", ".join([*columns, "id"])
+            marks = ", ".join("?" * (len(columns) + 1))
+            self._executemany(f"INSERT INTO {table} ({names}) VALUES ({marks}) "
+                              f"ON CONFLICT DO NOTHING", [(*values, i) for i in ids])
+
     def update_rows(self, table: str, columns: Sequence[str], types: Sequence[str], keys: int,
                     rows: Sequence[Sequence[Any]], also: str = "") -> None:
         """Set `columns[keys:]` (and `also`) of the rows whose first `keys` columns match."""
@@ -250,6 +259,15 @@ class PostgresBackend(Backend):
             copy.set_types(list(types))
             for row in rows:
                 copy.write_row(row)
+
+    def insert_ids(self, table: str, columns: Sequence[str], values: Sequence[Any],
+                   ids: Sequence[str]) -> None:
+        # One statement over an array, not a statement per id.
+        if ids:
+            names = ", ".join([*columns, "id"])
+            marks = ", ".join(["%s"] * len(columns))
+            self.conn.execute(f"INSERT INTO {table} ({names}) SELECT {marks}, unnest(%s::text[]) "
+                              f"ON CONFLICT DO NOTHING", (*values, list(ids)))
 
     def update_rows(self, table: str, columns: Sequence[str], types: Sequence[str], keys: int,
                     rows: Sequence[Sequence[Any]], also: str = "") -> None:

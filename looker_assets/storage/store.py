@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,8 +127,7 @@ def _prepare_sqlite(db: SqliteBackend) -> int | None:
     _refuse_newer(db, version)
     if not tables:
         conn.execute("PRAGMA page_size = 16384")
-    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-        conn.execute("PRAGMA journal_mode = WAL")
+    _switch_to_wal(conn)
     if version == SCHEMA_VERSION and tables:
         return None
     try:
@@ -150,6 +151,24 @@ def _prepare_sqlite(db: SqliteBackend) -> int | None:
                 f"{SCHEMA_VERSION} (nothing was changed): {exc}") from None
         raise
     return upgraded_from
+
+
+def _switch_to_wal(conn: Any, patience: float = 30.0) -> None:
+    """WAL mode, waiting for other openers: a journal-mode change answers "database is
+    locked" at once, without SQLite's busy handler, while another connection reads (four step
+    processes opening a new file together hit it)."""
+    deadline = time.monotonic() + patience
+    delay = 0.01
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
 
 def _prepare_postgres(db: Backend) -> int | None:
@@ -347,12 +366,8 @@ class ContentStore:
                 db.execute(f"UPDATE content_versions SET valid_to = ? WHERE content_type = ? "
                            f"AND {among} AND valid_to IS NULL", (now, content_type, *params))
             db.insert_rows("content_versions", _VERSION_COLUMNS, _VERSION_TYPES, opens)
-            db.executemany(
-                "INSERT INTO sync_progress (content_type, partition_key, id) "
-                "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                [(content_type, partition_key, r.id) for r in rows]
-                + [(content_type, partition_key, i) for i in seen_ids],
-            )
+            db.insert_ids("sync_progress", ("content_type", "partition_key"),
+                          (content_type, partition_key), [r.id for r in rows] + list(seen_ids))
             if checkpoint is not None:
                 self._save_checkpoint(content_type, partition_key, "running", checkpoint, owner)
         return counts
