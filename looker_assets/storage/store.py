@@ -237,6 +237,12 @@ _UNHANDLED_ACTIVE = (f"content_type = :code AND deleted_at IS NULL "
                      f"AND id NOT IN ({_HANDLED_IDS})")
 
 
+def _chunks(ids: list[str], size: int = 900) -> Iterator[list[str]]:
+    """SQLite's default limit on bound variables is 32766, and a batch may be larger."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
 _ITEM_COLUMNS = ("content_type", "id", "name", "owner_id", "owner_email", "created_at",
                  "updated_at", "synced_at", "source_version", "content_size", "checksum",
                  "content_data")
@@ -343,8 +349,8 @@ class ContentStore:
             counts.unchanged += len(seen_ids)
             counts.opened, counts.closed = len(opens), len(closes)
             # The bytes of a version that stops being current move to content_blobs first.
-            if archive:
-                among, params = db.one_of("id", archive)
+            for chunk in _chunks(archive):
+                among, params = db.one_of("id", chunk)
                 db.execute(
                     f"INSERT INTO content_blobs (checksum, content_size, content_data) "
                     f"SELECT checksum, content_size, content_data FROM content_items "
@@ -361,8 +367,8 @@ class ContentStore:
                 "UPDATE content_items SET source_version = ? WHERE content_type = ? AND id = ?",
                 sources,
             )
-            if closes:
-                among, params = db.one_of("id", closes)
+            for chunk in _chunks(closes):
+                among, params = db.one_of("id", chunk)
                 db.execute(f"UPDATE content_versions SET valid_to = ? WHERE content_type = ? "
                            f"AND {among} AND valid_to IS NULL", (now, content_type, *params))
             db.insert_rows("content_versions", _VERSION_COLUMNS, _VERSION_TYPES, opens)
@@ -376,9 +382,8 @@ class ContentStore:
                  ) -> dict[str, tuple[str, str | None, bool]]:
         """id -> (checksum, source_version, deleted) of the stored rows among `ids`."""
         found: dict[str, tuple[str, str | None, bool]] = {}
-        # SQLite's default limit on bound variables is 32766; stay well below it.
-        for start in range(0, len(ids), 900):
-            among, params = self.db.one_of("id", ids[start : start + 900])
+        for chunk in _chunks(ids):
+            among, params = self.db.one_of("id", chunk)
             for id_, checksum, version, deleted in self.db.execute(
                     f"SELECT id, checksum, source_version, deleted_at IS NOT NULL "
                     f"FROM content_items WHERE content_type = ? AND {among}",
