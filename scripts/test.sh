@@ -4,7 +4,6 @@
 set -euo pipefail
 # Run from the repository root whatever the caller's directory.
 cd "$(dirname "$0")/.."
-# uv manages the virtualenv from the committed uv.lock; scripts/uv finds or installs uv (PEP 668-safe).
 # The UI test drives Debian's Chromium (Playwright never downloads a browser of its own).
 if [ ! -x /usr/bin/chromium ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
@@ -19,5 +18,6 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
         -o Dpkg::Options::=--force-confold postgresql
 fi
-# Everything else (.venv, dependencies) is uv's job.
+# Everything else (.venv, dependencies) is uv's job, from the committed uv.lock; scripts/uv finds
+# uv or installs it privately (where PEP 668 refuses pip installs, too).
 exec sh scripts/uv run pytest "$@"
