@@ -298,6 +298,16 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
         listing=(ListCall("/themes"),),
         description="Themes.",
     ),
+    ContentType(
+        code=18,
+        name="color_collections",
+        lookup="/color_collections/{id}",
+        permissions=("administer",),
+        listing=(ListCall("/color_collections"),),
+        name_field="label",
+        description="Colour collections: the palettes themes and visualisations name by id "
+        "(all_color_collections rows carry the detail schema).",
+    ),
 )
 
 BY_NAME: dict[str, ContentType] = {ct.name: ct for ct in CONTENT_TYPES}

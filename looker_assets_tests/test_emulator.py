@@ -171,6 +171,7 @@ DETAIL_SCHEMAS = {
     "connections": "DBConnection",
     "projects": "Project",
     "themes": "Theme",
+    "color_collections": "ColorCollection",
 }
 
 
@@ -235,7 +236,7 @@ def test_kinds_and_keys(emu: LookerEmulator) -> None:
     assert emu.kinds() == [
         "dashboards", "looks", "lookml_models", "explores", "users", "roles", "groups",
         "permission_sets", "model_sets", "folders", "boards", "scheduled_plans", "alerts",
-        "user_attributes", "connections", "projects", "themes",
+        "user_attributes", "connections", "projects", "themes", "color_collections",
     ]  # fmt: skip
     for kind in emu.kinds():
         prop = "name" if kind in ("lookml_models", "connections") else "id"

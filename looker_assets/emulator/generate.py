@@ -67,6 +67,10 @@ CUSTOM_USER_ATTRIBUTES = (
     ("brand", "Brand", "string"), ("tenant_id", "Tenant ID", "advanced_filter_string"),
 )  # fmt: skip
 THEME_NAMES = ("Looker", "Dark mode 🌙", "Corporate Blue", "Kiosk", "Größer", "Marketing Pink")
+COLLECTION_LABELS = ("Google", "Looker Classic", "Tokyo Sunset", "Boardwalk", "Vivid",
+                     "Ünterschiedlich 🎨")
+SWATCH = ("#1A73E8", "#12B5CB", "#E52592", "#E8710A", "#F9AB00", "#7CB342", "#9334E6",
+          "#689F38", "#3A4245", "#FF8168")
 
 
 @dataclass(slots=True)
@@ -99,6 +103,7 @@ class Counts:
     connections: int
     projects: int
     themes: int
+    color_collections: int
 
     @classmethod
     def for_scale(cls, scale: int) -> Counts:
@@ -130,6 +135,7 @@ class Counts:
             connections=small(5000, 2, 10),
             projects=small(3000, 2, 20),
             themes=small(5000, 3, 10),
+            color_collections=small(5000, 3, 12),
         )
 
 
@@ -196,6 +202,7 @@ class Generator:
             ("scheduled_plans", c.scheduled_plans, self.scheduled_plan),
             ("alerts", c.alerts, self.alert),
             ("themes", c.themes, self.theme),
+            ("color_collections", c.color_collections, self.color_collection),
         ]
         self._pools: dict[str, list[str]] = {}
         self._names = {
@@ -223,6 +230,12 @@ class Generator:
     def key_for(self, kind: str, i: int) -> str:
         if kind in ("projects", "lookml_models"):
             return self._names[kind][i]
+        if kind == "color_collections":
+            # Looker's own collections have slug ids ("google", "looker-classic"); custom ones
+            # get generated ones: ids are opaque strings either way.
+            label = _numbered(COLLECTION_LABELS, i + 1)[-1]
+            return "-".join(label.lower().split()[:2]).encode("ascii", "ignore").decode() \
+                or f"custom-{i + 1}"
         if kind == "connections":
             dialect = DIALECTS[i % len(DIALECTS)][0].split("_")[0]
             return f"{dialect}_{['prod', 'dev', 'staging'][i // len(DIALECTS) % 3]}" + (
@@ -851,6 +864,28 @@ class Generator:
             },
             {"primary": rng.choice(("#1A73E8", "#7CB342", "#E52592", "#12B5CB"))},
         )
+
+
+    def color_collection(self, key: str, rng: random.Random, i: int) -> Record:
+        label = _numbered(COLLECTION_LABELS, i + 1)[-1]
+
+        def colors(n: int) -> list[str]:
+            return [rng.choice(SWATCH) for _ in range(n)]
+
+        def continuous(kind: str, j: int) -> dict[str, Any]:
+            return {"id": f"{key}-{kind}-{j}", "label": f"{label} {kind} {j}", "type": kind,
+                    "stops": [{"color": c, "offset": o}
+                              for c, o in zip(colors(3), (0, 50, 100), strict=True)]}
+
+        return Record(key, {
+            "id": key,
+            "label": label,
+            "categoricalPalettes": [
+                {"id": f"{key}-categorical-{j}", "label": f"{label} {j}", "type": "Categorical",
+                 "colors": colors(rng.randint(6, 10))} for j in range(rng.randint(1, 3))],
+            "sequentialPalettes": [continuous("Sequential", j) for j in range(2)],
+            "divergingPalettes": [continuous("Diverging", j) for j in range(rng.randint(0, 2))],
+        })
 
 
 def element_number(dashboard_key: str, index: int) -> int:

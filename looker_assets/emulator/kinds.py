@@ -169,6 +169,14 @@ KINDS: dict[str, KindInfo] = {
             (ListRoute("/themes", False), ListRoute("/themes/search", True)),
             label_prop="name",
         ),
+        KindInfo(
+            "color_collections",
+            "ColorCollection",
+            "id",
+            "/color_collections/{collection_id}",
+            (ListRoute("/color_collections", False),),
+            label_prop="label",
+        ),
     )
 }
 

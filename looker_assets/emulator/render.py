@@ -850,6 +850,9 @@ class Renderer:
         d["has_production_counterpart"] = False
         d["dependency_status"] = None
 
+    def _top_color_collections(self, d: dict[str, Any], rec: Record) -> None:
+        pass  # every property is in the record
+
     def _top_themes(self, d: dict[str, Any], rec: Record) -> None:
         d["settings"] = {
             **_tmpl("ThemeSettings"),

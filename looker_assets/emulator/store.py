@@ -275,6 +275,7 @@ class Store:
                 "folders": "folder", "boards": "board", "scheduled_plans": "scheduled_plan",
                 "alerts": "alert", "user_attributes": "user_attribute",
                 "connections": "connection", "projects": "project", "themes": "theme",
+                "color_collections": "color_collection",
             }[kind])  # fmt: skip
             rec = make(key, rng, n + 1000)
             now = self._now()
