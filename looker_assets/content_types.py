@@ -200,8 +200,12 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
         name="groups",
         lookup="/groups/{id}",
         permissions=("see_users",),
-        listing=(ListCall("/groups", {"sorts": "id"}, paged=True),),
-        description="Groups.",
+        # The hierarchy search gives each group's parent groups and roles in the same paged
+        # listing: what a restore needs, at no extra request.
+        listing=(ListCall("/groups/search/with_hierarchy", {"sorts": "id"}, paged=True),),
+        description="Groups with their parent groups and roles (search_groups_with_hierarchy "
+        "rows: GroupHierarchy).",
+        references=(Reference("parent_group_ids", "groups"), Reference("role_ids", "roles")),
     ),
     ContentType(
         code=8,

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,16 @@ REPO = Path(__file__).resolve().parent.parent
 # Today (UTC): a partition is that day's snapshot, and only a day that has not long ended can
 # be captured.
 PARTITION = datetime.now(UTC).strftime("%Y-%m-%d")
+
+
+# Content types whose backup holds the rows of a list operation with a schema of its own, not
+# the detail endpoint's (see the registry's listings).
+LISTED_AS = {"groups": "GroupHierarchy"}
+
+
+def served(emu: LookerEmulator, name: str) -> dict[str, dict[str, Any]]:
+    """The objects of a content type as the backup should hold them, from the emulator."""
+    return emu.objects(name, LISTED_AS.get(name))
 
 
 def _serve(scale: int, seed: int) -> Iterator[LookerEmulator]:

@@ -14,7 +14,7 @@ from looker_assets.emulator import LookerEmulator
 from looker_assets.io_manager import LookerContentIOManager
 from looker_assets.looker.client import ClientConfig, LookerClient
 from looker_assets.storage.store import ContentStore
-from looker_assets_tests.conftest import PARTITION, looker_resource
+from looker_assets_tests.conftest import PARTITION, looker_resource, served
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def _canonical(obj: object) -> bytes:
 def test_every_type_round_trips_exactly(synced, emulator: LookerEmulator, name: str) -> None:
     _, db = synced
     ct = content_types.get(name)
-    expected = emulator.objects(name)
+    expected = served(emulator, name)
     assert expected, f"the emulator serves no {name}: the test would prove nothing"
     with ContentStore(db) as store:
         stored = {item.id: item for item in store.iter_items(ct.code)}
@@ -78,6 +78,10 @@ def test_what_naive_extractors_miss_is_there(synced, emulator: LookerEmulator) -
     assert max(len(d.get("dashboard_elements") or []) for d in objs) >= 100
     spec_keys = set().union(*(emulator.objects("dashboards")[d["id"]].keys() for d in objs))
     assert spec_keys == set().union(*(d.keys() for d in objs))
+    # What a restore needs of groups: their parent groups and roles (all_groups has neither).
+    with ContentStore(db) as store:
+        groups = list(store.objects(content_types.get("groups").code))
+    assert any(g["parent_group_ids"] for g in groups) and any(g["role_ids"] for g in groups)
 
 
 def test_second_sync_is_all_unchanged(synced, emulator: LookerEmulator) -> None:

@@ -26,7 +26,7 @@ from looker_assets.storage import codec
 from looker_assets.storage.history import id_order
 from looker_assets.storage.integrity import check_history, check_rows
 from looker_assets.storage.store import ContentStore
-from looker_assets_tests.conftest import PARTITION, looker_resource
+from looker_assets_tests.conftest import PARTITION, looker_resource, served
 
 NAMES = [ct.name for ct in content_types.CONTENT_TYPES]
 DATA = Path(__file__).resolve().parent / "data"
@@ -38,7 +38,7 @@ def _canonical(obj: Any) -> str:
 
 
 def _snapshot(emu: LookerEmulator) -> dict[str, dict[str, str]]:
-    return {name: {i: _canonical(o) for i, o in emu.objects(name).items()} for name in NAMES}
+    return {name: {i: _canonical(o) for i, o in served(emu, name).items()} for name in NAMES}
 
 
 def _sync(emu: LookerEmulator, db: Path) -> dict[str, dict[str, Any]]:

@@ -18,7 +18,7 @@ import pytest
 
 from looker_assets import content_types
 from looker_assets.emulator import LookerEmulator
-from looker_assets_tests.conftest import PARTITION, REPO
+from looker_assets_tests.conftest import PARTITION, REPO, served
 from looker_assets_tests.postgres_cluster import PostgresCluster
 
 BIN = Path(sys.executable).parent
@@ -40,7 +40,7 @@ def _exported(env: dict[str, str], out: Path) -> dict[str, dict[str, str]]:
 def _assert_equal_to_emulator(env: dict[str, str], emu: LookerEmulator, out: Path) -> None:
     exported = _exported(env, out)
     for name in NAMES:
-        expected = {i: _canonical(o) for i, o in emu.objects(name).items()}
+        expected = {i: _canonical(o) for i, o in served(emu, name).items()}
         assert expected, name
         assert exported[name] == expected, name
 

@@ -22,7 +22,7 @@ from looker_assets.emulator import Faults, LookerEmulator
 from looker_assets.io_manager import LookerContentIOManager
 from looker_assets.storage.integrity import check_history
 from looker_assets.storage.store import ContentStore
-from looker_assets_tests.conftest import PARTITION, REPO, looker_resource
+from looker_assets_tests.conftest import PARTITION, REPO, looker_resource, served
 
 DASHBOARDS = content_types.get("dashboards")
 LOOKS = content_types.get("looks")
@@ -55,7 +55,7 @@ def assert_store_matches(db: Path, emu: LookerEmulator, names: list[str]) -> Non
     with ContentStore(db) as store:
         for name in names:
             ct = content_types.get(name)
-            expected = emu.objects(name)
+            expected = served(emu, name)
             active = {item.id: item for item in store.iter_items(ct.code, include_deleted=False)}
             assert sorted(active) == sorted(expected), name
             for id_, obj in expected.items():

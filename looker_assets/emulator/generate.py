@@ -424,6 +424,13 @@ class Generator:
 
     def group(self, key: str, rng: random.Random, i: int) -> Record:
         ext = i > 0 and rng.random() < 0.3
+        # Edges from an RNG of the group's own, so the rest of the instance stays as it was:
+        # parents among earlier groups (no cycles), roles among the non-admin ones.
+        edges = V.rng_for(self.seed, "group-edges", key)
+        earlier = list(self.records["groups"])[1:]
+        roles = [r for r in self.records["roles"] if r != ADMIN_ROLE_ID]
+        parents = edges.sample(earlier, min(len(earlier), edges.choice((0, 0, 1, 2))))
+        role_ids = edges.sample(roles, min(len(roles), edges.choice((0, 1, 1, 2))))
         return Record(
             key,
             {
@@ -435,6 +442,7 @@ class Generator:
                 "name": "All Users" if i == 0 else f"{rng.choice(V.TOPICS)} team {i + 1}",
                 **self.extra(rng),
             },
+            {"parent_group_ids": sorted(parents, key=int), "role_ids": sorted(role_ids, key=int)},
         )
 
     def user_attribute(self, key: str, rng: random.Random, i: int) -> Record:

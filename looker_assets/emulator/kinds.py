@@ -85,7 +85,8 @@ KINDS: dict[str, KindInfo] = {
             "Group",
             "id",
             "/groups/{group_id}",
-            (ListRoute("/groups", False), ListRoute("/groups/search", True)),
+            (ListRoute("/groups", False), ListRoute("/groups/search", True),
+             ListRoute("/groups/search/with_hierarchy", True)),
             label_prop="name",
         ),
         KindInfo(

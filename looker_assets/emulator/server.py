@@ -225,10 +225,11 @@ class LookerEmulator:
     def kinds(self) -> list[str]:
         return list(KIND_NAMES)
 
-    def objects(self, kind: str) -> dict[str, dict[str, Any]]:
-        """Every object of `kind` as its detail endpoint returns it, keyed by id (by name for
-        lookml_models and connections, "model::explore" for explores)."""
-        return self._store.objects(kind)
+    def objects(self, kind: str, schema: str | None = None) -> dict[str, dict[str, Any]]:
+        """Every object of `kind` as its detail endpoint returns it (or as rows of `schema`, a
+        list operation's), keyed by id (by name for lookml_models and connections,
+        "model::explore" for explores)."""
+        return self._store.objects(kind, schema)
 
     def update(self, kind: str, id: str) -> None:
         self._store.update(kind, id)

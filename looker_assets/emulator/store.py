@@ -119,7 +119,19 @@ class Store:
         return None if rec is None else self.renderer.top(kind, rec)
 
     def row(self, kind: str, key: str, schema: str) -> dict[str, Any] | None:
-        """The object as a list operation whose rows use a smaller `schema` returns it."""
+        """The object as a list operation whose rows use another `schema` returns it."""
+        if schema == "GroupHierarchy":
+            top = self.top(kind, key)
+            if top is None:
+                return None
+            rec = self._records[kind][key]
+            out = {k: v for k, v in top.items() if k in spec.property_set(schema)}
+            # Edges to groups and roles deleted since are gone, as in Looker.
+            out["parent_group_ids"] = [g for g in rec.meta.get("parent_group_ids", ())
+                                       if g in self._records["groups"]]
+            out["role_ids"] = [r for r in rec.meta.get("role_ids", ())
+                               if r in self._records["roles"]]
+            return out
         if schema == "LookWithDashboards":
             top = self.top(kind, key)
             if top is None:
@@ -182,12 +194,14 @@ class Store:
         memo[cache_key] = col
         return col
 
-    def objects(self, kind: str) -> dict[str, dict[str, Any]]:
+    def objects(self, kind: str, schema: str | None = None) -> dict[str, dict[str, Any]]:
+        """Every object of `kind`: as its detail endpoint returns it, or as rows of `schema`
+        (a list operation's)."""
         if kind not in KINDS:
             raise KeyError(f"unknown kind {kind!r}; expected one of {KIND_NAMES}")
         out: dict[str, dict[str, Any]] = {}
         for key in self._order[kind]:
-            obj = self.detail_dict(kind, key)
+            obj = self.detail_dict(kind, key) if schema is None else self.row(kind, key, schema)
             if obj is not None:
                 out[key] = obj
         return out

@@ -132,6 +132,8 @@ def dangling_references(store: ContentStore,
             continue
         for ref in content_type.references:
             value = obj.get(ref.field)
-            if value is not None and str(value) not in targets[ref.target]:
-                yield DanglingReference(content_type.name, item.id, ref.field, ref.target,
-                                        str(value))
+            # A field holds one id, or a list of them (a group's parent_group_ids).
+            for one in value if isinstance(value, list) else [value]:
+                if one is not None and str(one) not in targets[ref.target]:
+                    yield DanglingReference(content_type.name, item.id, ref.field, ref.target,
+                                            str(one))
