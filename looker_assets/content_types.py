@@ -50,6 +50,8 @@ class ContentType:
     listing: tuple[ListCall, ...]
     # Detail path template filled from a ref; None = the list rows are stored as they come.
     detail: str | None = None
+    # Query parameters of the detail request (a sub-collection's `fields`, say).
+    detail_params: dict[str, str] = field(default_factory=dict)
     # The single-object endpoint (filled from the id's parts), used to confirm that an object
     # a listing lacked is really gone before it is soft-deleted. Defaults to `detail`.
     lookup: str | None = None
@@ -311,6 +313,29 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
         name_field="label",
         description="Colour collections: the palettes themes and visualisations name by id "
         "(all_color_collections rows carry the detail schema).",
+    ),
+    ContentType(
+        code=19,
+        name="role_users",
+        permissions=("administer",),
+        # Per role (there are few): the users holding it directly. User.role_ids also counts
+        # roles that come through groups, which a restore must not grant directly.
+        listing=(ListCall("/roles/search", {"sorts": "id"}, paged=True, fields="id"),),
+        detail="/roles/{id}/users",
+        detail_params={"direct_association_only": "true", "fields": "id,email"},
+        name_field=None,
+        description="Direct role assignments: per role id, the users holding it directly "
+        "(role_users(direct_association_only=true), id and email).",
+    ),
+    ContentType(
+        code=20,
+        name="user_attribute_group_values",
+        permissions=("administer",),
+        listing=(ListCall("/user_attributes", fields="id"),),
+        detail="/user_attributes/{id}/group_values",
+        name_field=None,
+        description="Per user attribute id, its values for groups in rank order "
+        "(all_user_attribute_group_values; hidden values come back null).",
     ),
 )
 

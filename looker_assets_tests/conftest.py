@@ -26,8 +26,20 @@ PARTITION = datetime.now(UTC).strftime("%Y-%m-%d")
 LISTED_AS = {"groups": "GroupHierarchy"}
 
 
-def served(emu: LookerEmulator, name: str) -> dict[str, dict[str, Any]]:
+# Content types stored per parent object: the sub-collection request made for each parent
+# (path template, query), as the registry's detail requests.
+PER_PARENT = {
+    "role_users": ("roles", "/roles/{}/users",
+                   {"direct_association_only": "true", "fields": "id,email"}),
+    "user_attribute_group_values": ("user_attributes", "/user_attributes/{}/group_values", {}),
+}
+
+
+def served(emu: LookerEmulator, name: str) -> dict[str, Any]:
     """The objects of a content type as the backup should hold them, from the emulator."""
+    if name in PER_PARENT:
+        parent, path, query = PER_PARENT[name]
+        return {key: emu.api_get(path.format(key), **query) for key in emu.objects(parent)}
     return emu.objects(name, LISTED_AS.get(name))
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from looker_assets import content_types
 from looker_assets.emulator import LookerEmulator
-from looker_assets_tests.conftest import PARTITION, REPO
+from looker_assets_tests.conftest import PARTITION, REPO, served
 
 BIN = Path(sys.executable).parent
 
@@ -44,7 +44,7 @@ def test_dagster_asset_materialize_every_type(emulator: LookerEmulator, dagster_
     counts = dict(conn.execute(
         "SELECT t.name, count(*) FROM content_items i JOIN content_types t "
         "ON t.code = i.content_type WHERE i.deleted_at IS NULL GROUP BY t.name"))
-    assert counts == {ct.name: len(emulator.objects(ct.name))
+    assert counts == {ct.name: len(served(emulator, ct.name))
                       for ct in content_types.CONTENT_TYPES}
     assert conn.execute("SELECT count(*) FROM content_items WHERE content_data LIKE ?",
                         (f"%{emulator.client_secret}%",)).fetchone()[0] == 0

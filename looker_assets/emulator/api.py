@@ -111,6 +111,9 @@ class Api:
             for lr in info.lists:
                 self._add(Route("GET", API + lr.path, self._list_handler(info, lr)))
             self._add(Route("GET", API + info.detail_path, self._detail_handler(info)))
+        self._add(Route("GET", f"{API}/roles/{{role_id}}/users", self.role_users))
+        self._add(Route("GET", f"{API}/user_attributes/{{user_attribute_id}}/group_values",
+                        self.group_values))
 
     def resolve(self, method: str, path: str) -> tuple[Route | None, dict[str, str], str | None]:
         """(route, decoded path parameters, template of the path if only the method is wrong)."""
@@ -197,6 +200,24 @@ class Api:
             return self._detail(info, op, key, req)
 
         return handler
+
+    def role_users(self, req: Request) -> Reply:
+        """role_users: the role's users (User objects), all or only direct holders."""
+        op = spec.operation("GET", "/roles/{role_id}/users")
+        direct = req.query.get("direct_association_only", "false").lower() == "true"
+        keys = self.store.role_users(req.path_params["role_id"], direct)
+        if keys is None:
+            return error(404, "Not found", req.method, API + op.path)
+        users = [self.store.detail_dict("users", k) for k in keys]
+        return self._projected([u for u in users if u is not None], req, op)
+
+    def group_values(self, req: Request) -> Reply:
+        """all_user_attribute_group_values."""
+        op = spec.operation("GET", "/user_attributes/{user_attribute_id}/group_values")
+        values = self.store.group_values(req.path_params["user_attribute_id"])
+        if values is None:
+            return error(404, "Not found", req.method, API + op.path)
+        return self._projected(values, req, op)
 
     def _detail(self, info: KindInfo, op: spec.Operation, key: str, req: Request) -> Reply:
         store = self.store

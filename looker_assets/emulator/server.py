@@ -231,6 +231,16 @@ class LookerEmulator:
         "model::explore" for explores)."""
         return self._store.objects(kind, schema)
 
+    def api_get(self, path: str, **query: str) -> Any:
+        """What GET /api/4.0`path` answers now (decoded JSON), without HTTP or auth; None on
+        an error status. For tests that need what an endpoint returns beyond objects()."""
+        route, params, _ = self._api.resolve("GET", API + path)
+        if route is None:
+            raise KeyError(f"no route GET {path}")
+        reply = self._api.dispatch(route, Request("GET", API + path, dict(query), params, b"",
+                                                  None))
+        return msgspec.json.decode(reply.body) if reply.status == 200 else None
+
     def update(self, kind: str, id: str) -> None:
         self._store.update(kind, id)
 

@@ -206,6 +206,41 @@ class Store:
                 out[key] = obj
         return out
 
+    # -- sub-collections: edges that hang off one object ----------------------------------
+
+    def role_users(self, role_id: str, direct_only: bool) -> list[str] | None:
+        """Ids of the users holding a role: directly, or also through one of their groups;
+        None when there is no such role."""
+        if role_id not in self._records["roles"]:
+            return None
+        groups = {k for k, r in self._records["groups"].items()
+                  if role_id in r.meta.get("role_ids", ())}
+        return [k for k, r in self._records["users"].items()
+                if role_id in (r.fields.get("role_ids") or ())
+                or (not direct_only and groups & set(r.fields.get("group_ids") or ()))]
+
+    def group_values(self, attribute_id: str) -> list[dict[str, Any]] | None:
+        """A user attribute's values for groups, highest rank first (UserAttributeGroupValue);
+        None when there is no such attribute."""
+        rec = self._records["user_attributes"].get(attribute_id)
+        if rec is None:
+            return None
+        hidden = bool(rec.fields.get("value_is_hidden"))
+        rng = V.rng_for(self.seed, "group-values", attribute_id)
+        groups = list(self._records["groups"])
+        chosen = rng.sample(groups, min(len(groups), rng.choice((0, 1, 2, 3))))
+        values = [{
+            **spec.shared_template("UserAttributeGroupValue"),
+            "id": f"{attribute_id}-{group}",
+            "group_id": group,
+            "user_attribute_id": attribute_id,
+            "value_is_hidden": hidden,
+            "rank": rank + 1,
+            # Hidden values never come back from the API.
+            "value": None if hidden else rng.choice(("EMEA", "APAC", "42", "acme", "Ω")),
+        } for rank, group in enumerate(chosen)]
+        return values
+
     # -- mutating -------------------------------------------------------------------------
 
     def _now(self) -> str:

@@ -182,19 +182,20 @@ class ContentStream:
                         yield id_
         self.total = to_fetch + self.stats.skipped_unchanged
 
-    def _get_object(self, template: str, ref: dict[str, str]) -> Any:
+    def _get_object(self, template: str, ref: dict[str, str],
+                    params: dict[str, str] | None = None) -> Any:
         """GET one object by its path template, or _GONE on a 404."""
         # Ids are opaque strings (LookML dashboards are `model::name`): quote them whole.
         path = template.format_map({k: quote(v, safe="") for k, v in ref.items()})
         try:
-            return self.client.get_json(path)
+            return self.client.get_json(path, params or None)
         except LookerNotFound:
             return _GONE
 
     def _fetch_one(self, id_: str) -> tuple[str, Any]:
         ct = self.content_type
         assert ct.detail is not None
-        return id_, self._get_object(ct.detail, self._ref(id_))
+        return id_, self._get_object(ct.detail, self._ref(id_), ct.detail_params)
 
     def _ref(self, id_: str) -> dict[str, str]:
         """The path variables of an id: `x`, or `a::b` for explores (a LookML dashboard id
