@@ -25,6 +25,7 @@ from looker_assets.storage.integrity import (
     check_history,
     check_rows,
     dangling_references,
+    unjudged_targets,
 )
 from looker_assets.storage.store import ContentStore
 
@@ -77,7 +78,8 @@ def references(store: ContentStore, ct: ContentType, partition: str) -> dict[str
         description=None if not dangling else f"{len(dangling)} dangling references",
         metadata={"dangling": len(dangling),
                   "examples": [f"{d.id}.{d.field} -> {d.target} {d.value}"
-                               for d in dangling[:SHOWN]]},
+                               for d in dangling[:SHOWN]],
+                  "not_checked": ", ".join(unjudged_targets(store, ct)) or "none"},
     )
 
 

@@ -185,3 +185,24 @@ def test_partitions_start_where_a_sync_ran(store_location: str,
     assert start_date(today) == "2026-11-12"
     monkeypatch.setenv("LOOKER_ASSETS_START_DATE", "2026-10-01")
     assert start_date(today) == "2026-10-01"
+
+
+def test_references_follow_lists_and_wait_for_their_targets(tmp_path: Path) -> None:
+    from looker_assets.storage.integrity import dangling_references, unjudged_targets
+
+    roles = content_types.get("roles")
+    with ContentStore(tmp_path / "s.sqlite") as store:
+        _sync(store, "p", [make_row(GROUPS, "1", {"id": "1", "parent_group_ids": [],
+                                                  "role_ids": ["5"]}),
+                           make_row(GROUPS, "2", {"id": "2", "parent_group_ids": ["1", "9"],
+                                                  "role_ids": []})])
+        # Roles never synced: their references cannot be judged yet, and are not.
+        assert unjudged_targets(store, GROUPS) == ["roles"]
+        assert [(d.id, d.field, d.value) for d in dangling_references(store, GROUPS)] == [
+            ("2", "parent_group_ids", "9")]
+        store.start_sync(roles.code, "p", {})
+        store.write_batch(roles.code, [make_row(roles, "6", {"id": "6"})], "t", "p")
+        store.complete_sync(roles.code, "p", {})
+        assert unjudged_targets(store, GROUPS) == []
+        assert [(d.id, d.field, d.value) for d in dangling_references(store, GROUPS)] == [
+            ("1", "role_ids", "5"), ("2", "parent_group_ids", "9")]

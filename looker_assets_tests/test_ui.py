@@ -40,6 +40,8 @@ import dagster as dg
 import psutil
 import pytest
 
+from looker_assets import content_types
+from looker_assets.checks import check_names
 from looker_assets.emulator import Faults, LookerEmulator
 from looker_assets_tests.conftest import PARTITION, REPO
 
@@ -52,9 +54,9 @@ LOCATION = "looker_assets"
 REPOSITORY = "__repository__"  # the repository name of a Definitions object
 TYPES = ("users", "groups")
 KEYS = [{"path": ["looker", name]} for name in TYPES]
-ALL_TYPES = ("alerts", "boards", "connections", "dashboards", "explores", "folders", "groups",
-             "lookml_models", "looks", "model_sets", "permission_sets", "projects", "roles",
-             "scheduled_plans", "themes", "user_attributes", "users")
+ALL_TYPES = tuple(sorted(ct.name for ct in content_types.CONTENT_TYPES))
+# The checks of each type launched here (groups also check their references).
+CHECKS = {name: set(check_names(content_types.get(name))) for name in TYPES}
 # The README's screenshots are refreshed only on request (they change with every run's times);
 # otherwise they go to a temporary folder, still taken and checked.
 SHOTS = (REPO / "docs" if os.environ.get("LOOKER_ASSETS_UPDATE_SCREENSHOTS") == "1"
@@ -371,8 +373,7 @@ def test_materialize_button_launch_succeeds_with_metadata_and_checks(
     assert tags["dagster/from_ui"] == "true"
     assert sorted(k["path"][-1] for k in run["assetSelection"]) == sorted(TYPES)
     assert sorted((c["assetKey"]["path"][-1], c["name"]) for c in run["assetCheckSelection"]) \
-        == sorted((t, name) for t in TYPES
-                  for name in ("history", "integrity", "reconciliation"))
+        == sorted((t, name) for t in TYPES for name in CHECKS[t])
 
     for name in TYPES:
         node = dagster_dev.graphql(ASSET_QUERY, {"key": {"path": ["looker", name]},
@@ -387,7 +388,7 @@ def test_materialize_button_launch_succeeds_with_metadata_and_checks(
         assert metadata["listed"] == expected, (name, metadata)
         checks = {c["name"]: c["executionForLatestMaterialization"]
                   for c in node["assetChecksOrError"]["checks"]}
-        assert set(checks) == {"history", "integrity", "reconciliation"}, (name, checks)
+        assert set(checks) == CHECKS[name], (name, checks)
         for check_name, execution in checks.items():
             assert execution is not None, (name, check_name)
             assert execution["runId"] == launched.run_id, (name, check_name, execution)
@@ -432,14 +433,16 @@ def test_browser_shows_asset_graph_and_asset_page(dagster_dev: DagsterDev,
             # The graph of the two materialized assets, as the asset-selection filter shows it.
             selection = 'key:"looker/users" or key:"looker/groups"'
             page.goto(f"{dagster_dev.url}/asset-groups~{urllib.parse.quote(selection, safe='')}/")
-            page.get_by_text("3 / 3 Passed").nth(1).wait_for()  # both nodes, checks passed
+            passed = [f"{len(CHECKS[t])} / {len(CHECKS[t])} Passed" for t in TYPES]
+            for label in passed:  # both nodes, their checks passed
+                page.get_by_text(label).first.wait_for()
             page.get_by_text(" ago").nth(1).wait_for()  # both nodes, a latest event
             text = page.inner_text("body")
             lines = [line.strip() for line in text.splitlines() if line.strip()]
             for name in TYPES:
                 assert name in lines, (name, text[:3000])
             assert text.count("Latest event") == 2, text[:3000]
-            assert text.count("3 / 3 Passed") == 2, text[:3000]
+            assert sum(text.count(label) for label in set(passed)) == 2, text[:3000]
             page.wait_for_timeout(500)  # let the viewport's zoom animation settle
             page.screenshot(path=str(SHOT_GRAPH))
 

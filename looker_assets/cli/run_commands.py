@@ -110,7 +110,12 @@ def _print_summary(rows: list[dict[str, object]], db_path: Path | str, partition
         return
     table = Table(title=f"Looker sync, partition {partition_key}")
     for column in ("type", "objects", "bytes", "requests", "seconds", "objects/s"):
-        table.add_column(column, justify="left" if column == "type" else "right")
+        if column == "type":
+            # Whole names, however narrow the terminal: scripts and people grep for them.
+            table.add_column(column, no_wrap=True,
+                             min_width=max(len(ct.name) for ct in CONTENT_TYPES))
+        else:
+            table.add_column(column, justify="right")
     total_objects = total_bytes = total_requests = 0
     for row in rows:
         objects, size, requests = (int(row.get(k, 0) or 0)  # type: ignore[call-overload]

@@ -110,6 +110,13 @@ def check_history(store: ContentStore, content_type: ContentType) -> IntegrityRe
     return report
 
 
+def unjudged_targets(store: ContentStore, content_type: ContentType) -> list[str]:
+    """Referenced types never synced into this store: nothing can be said of them yet."""
+    synced = store.last_synced()
+    return sorted({ref.target for ref in content_type.references
+                   if BY_NAME[ref.target].code not in synced})
+
+
 @dataclass(frozen=True)
 class DanglingReference:
     content_type: str
@@ -121,16 +128,19 @@ class DanglingReference:
 
 def dangling_references(store: ContentStore,
                         content_type: ContentType) -> Iterator[DanglingReference]:
-    """References from active objects of the type to objects not stored as active."""
-    if not content_type.references:
+    """References from active objects of the type to objects not stored as active. Only
+    targets whose type has completed a sync are judged (see `unjudged_targets`)."""
+    synced = store.last_synced()
+    references = [ref for ref in content_type.references
+                  if BY_NAME[ref.target].code in synced]
+    if not references:
         return
-    targets = {ref.target: store.active_ids(BY_NAME[ref.target].code)
-               for ref in content_type.references}
+    targets = {ref.target: store.active_ids(BY_NAME[ref.target].code) for ref in references}
     for item in store.iter_items(content_type.code, include_deleted=False):
         obj = codec.decode(item.content_data)
         if not isinstance(obj, dict):
             continue
-        for ref in content_type.references:
+        for ref in references:
             value = obj.get(ref.field)
             # A field holds one id, or a list of them (a group's parent_group_ids).
             for one in value if isinstance(value, list) else [value]:
