@@ -33,6 +33,9 @@ class ListCall:
     # Rows per page when rows are known to be large (else the resource's page_size); pages
     # that still come back large shrink further on their own.
     page_size: int | None = None
+    # Rows without the `ref` keys address nothing (a folder without content metadata) and are
+    # passed over; else such a row is an error.
+    optional_ref: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,8 @@ class ContentType:
     listing: tuple[ListCall, ...]
     # Detail path template filled from a ref; None = the list rows are stored as they come.
     detail: str | None = None
-    # Query parameters of the detail request (a sub-collection's `fields`, say).
+    # Query parameters of the detail request (a sub-collection's `fields`, say), filled from
+    # the ref like the path (`{id}`).
     detail_params: dict[str, str] = field(default_factory=dict)
     # The single-object endpoint (filled from the id's parts), used to confirm that an object
     # a listing lacked is really gone before it is soft-deleted. Defaults to `detail`.
@@ -82,6 +86,16 @@ class ContentType:
 LOOK_VERSION = "id,updated_at,deleted,user_name,is_owner_disabled,folder"
 DASHBOARD_VERSION = (f"{LOOK_VERSION},last_updater_name,"
                      f"dashboard_elements(id,look({LOOK_VERSION}))")
+
+
+# Every folder and board, by the content_metadata_id that access hangs off (rows of LookML
+# dashboards' folder and the like have none).
+CONTENT_METADATA_LISTING = (
+    ListCall("/folders/search", {"sorts": "id"}, paged=True, fields="content_metadata_id",
+             ref={"id": "content_metadata_id"}, optional_ref=True),
+    ListCall("/boards/search", {"sorts": "id"}, paged=True, fields="content_metadata_id",
+             ref={"id": "content_metadata_id"}, optional_ref=True),
+)
 
 
 def _search(path: str, sorts: str = "id") -> ListCall:
@@ -336,6 +350,28 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
         name_field=None,
         description="Per user attribute id, its values for groups in rank order "
         "(all_user_attribute_group_values; hidden values come back null).",
+    ),
+    ContentType(
+        code=21,
+        name="content_metadata",
+        permissions=("administer",),
+        listing=CONTENT_METADATA_LISTING,
+        detail="/content_metadata/{id}",
+        name_field="name",
+        description="Content metadata of every folder and board (content_metadata(id)): "
+        "whether it inherits its parent's access; id = the content_metadata_id.",
+    ),
+    ContentType(
+        code=22,
+        name="content_access",
+        permissions=("administer",),
+        listing=CONTENT_METADATA_LISTING,
+        detail="/content_metadata_access",
+        detail_params={"content_metadata_id": "{id}"},
+        lookup="/content_metadata/{id}",
+        name_field=None,
+        description="Folder and board access: per content_metadata_id, the entries it sets "
+        "itself (all_content_metadata_accesses: group or user, view or edit).",
     ),
 )
 

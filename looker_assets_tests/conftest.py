@@ -28,18 +28,27 @@ LISTED_AS = {"groups": "GroupHierarchy"}
 
 # Content types stored per parent object: the sub-collection request made for each parent
 # (path template, query), as the registry's detail requests.
+# (parent kinds, the parent's field that is the stored id (None: its key), path, query).
 PER_PARENT = {
-    "role_users": ("roles", "/roles/{}/users",
+    "role_users": (("roles",), None, "/roles/{}/users",
                    {"direct_association_only": "true", "fields": "id,email"}),
-    "user_attribute_group_values": ("user_attributes", "/user_attributes/{}/group_values", {}),
+    "user_attribute_group_values": (("user_attributes",), None,
+                                    "/user_attributes/{}/group_values", {}),
+    "content_metadata": (("folders", "boards"), "content_metadata_id", "/content_metadata/{}",
+                         {}),
+    "content_access": (("folders", "boards"), "content_metadata_id", "/content_metadata_access",
+                       {"content_metadata_id": "{}"}),
 }
 
 
 def served(emu: LookerEmulator, name: str) -> dict[str, Any]:
     """The objects of a content type as the backup should hold them, from the emulator."""
     if name in PER_PARENT:
-        parent, path, query = PER_PARENT[name]
-        return {key: emu.api_get(path.format(key), **query) for key in emu.objects(parent)}
+        parents, field, path, query = PER_PARENT[name]
+        ids = [key if field is None else obj.get(field)
+               for kind in parents for key, obj in emu.objects(kind).items()]
+        return {i: emu.api_get(path.format(i), **{k: v.format(i) for k, v in query.items()})
+                for i in ids if i is not None}
     return emu.objects(name, LISTED_AS.get(name))
 
 

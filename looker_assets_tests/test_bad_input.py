@@ -192,3 +192,31 @@ def test_proxy_environment_is_honoured(emulator: LookerEmulator, monkeypatch: py
                 client.get_json("/user", {"fields": "id"})
     finally:
         client.close()
+
+
+@pytest.mark.parametrize("name", ["groups", "content_access"])
+def test_a_skipped_object_is_kept_in_the_form_the_type_stores(
+        fresh_emulator: LookerEmulator, tmp_path: Path, name: str) -> None:
+    """A row the listing skipped is looked up, then stored as the listing (groups: with their
+    parents and roles) or the detail (access entries, not the metadata lookup) gives it."""
+    import json
+
+    from looker_assets.looker.extract import ContentStream
+    from looker_assets.sync import run_sync
+    from looker_assets_tests.conftest import served
+
+    ct = content_types.get(name)
+    expected = served(fresh_emulator, name)
+    victim = sorted(expected)[2]
+
+    class SkippingListing(ContentStream):
+        def _first_sighting(self, id_: str) -> bool:
+            return id_ != victim and super()._first_sighting(id_)
+
+    looker = looker_resource(fresh_emulator)
+    with ContentStore(tmp_path / "db.sqlite") as store:
+        run_sync(looker.stream(ct), store, "2026-11-27")
+        result = run_sync(SkippingListing(looker.get_client(), ct), store, "2026-11-28")
+        assert result.kept == 1 and result.deleted == 0
+        assert json.dumps(store.get(ct.code, victim), sort_keys=True) == json.dumps(
+            expected[victim], sort_keys=True)

@@ -112,6 +112,9 @@ class Api:
                 self._add(Route("GET", API + lr.path, self._list_handler(info, lr)))
             self._add(Route("GET", API + info.detail_path, self._detail_handler(info)))
         self._add(Route("GET", f"{API}/roles/{{role_id}}/users", self.role_users))
+        self._add(Route("GET", f"{API}/content_metadata/{{content_metadata_id}}",
+                        self.content_metadata))
+        self._add(Route("GET", f"{API}/content_metadata_access", self.content_metadata_access))
         self._add(Route("GET", f"{API}/user_attributes/{{user_attribute_id}}/group_values",
                         self.group_values))
 
@@ -210,6 +213,24 @@ class Api:
             return error(404, "Not found", req.method, API + op.path)
         users = [self.store.detail_dict("users", k) for k in keys]
         return self._projected([u for u in users if u is not None], req, op)
+
+    def content_metadata(self, req: Request) -> Reply:
+        op = spec.operation("GET", "/content_metadata/{content_metadata_id}")
+        meta = self.store.content_meta(req.path_params["content_metadata_id"])
+        if meta is None:
+            return error(404, "Not found", req.method, API + op.path)
+        return self._projected(meta, req, op)
+
+    def content_metadata_access(self, req: Request) -> Reply:
+        """all_content_metadata_accesses: content_metadata_id is required."""
+        op = spec.operation("GET", "/content_metadata_access")
+        cm_id = req.query.get("content_metadata_id")
+        if not cm_id:
+            return error(400, "content_metadata_id is required", req.method, API + op.path)
+        entries = self.store.content_access(cm_id)
+        if entries is None:
+            return error(404, "Not found", req.method, API + op.path)
+        return self._projected(entries, req, op)
 
     def group_values(self, req: Request) -> Reply:
         """all_user_attribute_group_values."""

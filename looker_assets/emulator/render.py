@@ -93,6 +93,17 @@ class Indexes:
         return c
 
     @functools.cached_property
+    def content_metadata(self) -> dict[str, tuple[str, str]]:
+        """content_metadata_id -> (kind, key) of the folder or board it belongs to."""
+        out: dict[str, tuple[str, str]] = {}
+        for kind in ("folders", "boards"):
+            for key, r in self.store.records(kind).items():
+                cm = r.fields.get("content_metadata_id")
+                if cm is not None:
+                    out[cm] = (kind, key)
+        return out
+
+    @functools.cached_property
     def api_user_groups(self) -> frozenset[str]:
         rec = self.store.record("users", API_USER_ID)
         return frozenset(rec.fields.get("group_ids") or ()) if rec else frozenset()

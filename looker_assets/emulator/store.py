@@ -241,6 +241,58 @@ class Store:
         } for rank, group in enumerate(chosen)]
         return values
 
+    def content_meta(self, cm_id: str) -> dict[str, Any] | None:
+        """The ContentMeta of a folder's or board's content_metadata_id (None: no such id).
+        Roots and a quarter of the rest set their own access (inherits false)."""
+        owner = self.indexes.content_metadata.get(cm_id)
+        if owner is None:
+            return None
+        kind, key = owner
+        rec = self._records[kind][key]
+        parent_cm = None
+        if kind == "folders":
+            parent = self._records["folders"].get(rec.fields.get("parent_id") or "")
+            parent_cm = parent.fields.get("content_metadata_id") if parent else None
+        own = parent_cm is None or V.rng_for(self.seed, "access", cm_id).random() < 0.25
+        return {
+            **spec.shared_template("ContentMeta"),
+            "id": cm_id,
+            "name": rec.fields.get("name") if kind == "folders" else rec.fields.get("title"),
+            "parent_id": parent_cm,
+            "dashboard_id": None,
+            "look_id": None,
+            "agent_id": None,
+            "folder_id": key if kind == "folders" else None,
+            "homepage_id": key if kind == "boards" else None,
+            "content_type": "space" if kind == "folders" else "board",
+            "inherits": not own,
+            "inheriting_id": None if own else parent_cm,
+            "slug": None,
+        }
+
+    def content_access(self, cm_id: str) -> list[dict[str, Any]] | None:
+        """The access entries (ContentMetaGroupUser) a folder or board sets itself: none
+        when it inherits its parent's."""
+        meta = self.content_meta(cm_id)
+        if meta is None:
+            return None
+        if meta["inherits"]:
+            return []
+        rng = V.rng_for(self.seed, "access-entries", cm_id)
+        groups, users = list(self._records["groups"]), list(self._records["users"])
+        entries = []
+        for j in range(rng.randint(1, 3)):
+            to_group = rng.random() < 0.7 or not users
+            entries.append({
+                **spec.shared_template("ContentMetaGroupUser"),
+                "id": f"{cm_id}-{j + 1}",
+                "content_metadata_id": cm_id,
+                "permission_type": rng.choice(("view", "edit")),
+                "group_id": rng.choice(groups) if to_group and groups else None,
+                "user_id": None if to_group and groups else rng.choice(users),
+            })
+        return entries
+
     # -- mutating -------------------------------------------------------------------------
 
     def _now(self) -> str:

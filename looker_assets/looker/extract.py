@@ -167,7 +167,13 @@ class ContentStream:
                 for row in _decoded(page):
                     children = [row] if call.expand is None else (row.get(call.expand) or ())
                     for child in children:
-                        ref = {var: str(_lookup(child, key, row)) for var, key in call.ref.items()}
+                        try:
+                            ref = {var: str(_lookup(child, key, row))
+                                   for var, key in call.ref.items()}
+                        except LookerResponseError:
+                            if call.optional_ref:
+                                continue
+                            raise
                         id_ = ct.id_template.format_map(ref)
                         if not self._first_sighting(id_):
                             continue
@@ -195,7 +201,9 @@ class ContentStream:
     def _fetch_one(self, id_: str) -> tuple[str, Any]:
         ct = self.content_type
         assert ct.detail is not None
-        return id_, self._get_object(ct.detail, self._ref(id_), ct.detail_params)
+        ref = self._ref(id_)
+        params = {k: v.format_map(ref) for k, v in ct.detail_params.items()}
+        return id_, self._get_object(ct.detail, ref, params)
 
     def _ref(self, id_: str) -> dict[str, str]:
         """The path variables of an id: `x`, or `a::b` for explores (a LookML dashboard id
@@ -205,9 +213,36 @@ class ContentStream:
         return dict(zip(names, parts, strict=True))
 
     def lookup(self, id_: str) -> Any | None:
-        """The object as its single-object endpoint returns it now, or None on a 404."""
-        obj = self._get_object(self.content_type.lookup_path, self._ref(id_))
-        return None if obj is _GONE else obj
+        """The object now, in the form the type stores, or None when Looker says it is gone
+        (a 404 from its single-object endpoint)."""
+        ct = self.content_type
+        ref = self._ref(id_)
+        obj = self._get_object(ct.lookup_path, ref)
+        if obj is _GONE:
+            return None
+        if ct.detail is not None and ct.lookup_path != ct.detail:
+            # The lookup only proves it exists (a sub-collection's parent): fetch what is
+            # stored.
+            _, obj = self._fetch_one(id_)
+            return None if obj is _GONE else obj
+        if ct.detail is None:
+            # Stored as listing rows: where the listing searches by id, the row as listed (a
+            # group's row carries its parents and roles; its single-object form does not).
+            row = self._listed_row(id_)
+            if row is not None:
+                return row
+        return obj
+
+    def _listed_row(self, id_: str) -> Any | None:
+        ct = self.content_type
+        for call in ct.listing:
+            if "/search" not in call.path or set(call.ref) != {"id"}:
+                continue
+            params = {**call.params, "id": id_, **({"fields": call.fields} if call.fields else {})}
+            for row in _decoded(self.client.get_json_array(call.path, params)):
+                if isinstance(row, dict) and str(row.get(call.ref["id"])) == id_:
+                    return row
+        return None
 
     def _fetch_all(self, listed: _Background) -> Iterator[tuple[str, Any, str | None]]:
         window = self.window
