@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import dagster as dg
 
@@ -18,6 +19,15 @@ from looker_assets.settings import GROUP
 EXECUTOR_ENV = "LOOKER_ASSETS_EXECUTOR"
 
 
+@dg.configured(dg.multiprocess_executor,
+               config_schema={"max_concurrent": dg.Field(int, is_required=False)})
+def _forkserver_multiprocess(config: dict[str, Any]) -> dict[str, Any]:
+    """Step processes forked from a server that has imported Dagster and looker_assets once:
+    a whole sync with a process per type took 52-54 s instead of ~100 s here (22 types)."""
+    return {"start_method": {"forkserver": {"preload_modules": ["looker_assets.definitions"]}},
+            **config}
+
+
 def _executor() -> dg.ExecutorDefinition:
     """In process by default: a step process costs 1.5-3 s to start here, more than most
     content types take to sync, and each type already runs max_concurrency requests at once
@@ -26,7 +36,7 @@ def _executor() -> dg.ExecutorDefinition:
     k8s, one Kubernetes job per type (dagster-k8s, the `k8s` extra)."""
     choice = os.environ.get(EXECUTOR_ENV, "in_process")
     if choice == "multiprocess":
-        return dg.multiprocess_executor
+        return _forkserver_multiprocess
     if choice == "k8s":
         try:
             from dagster_k8s import k8s_job_executor
