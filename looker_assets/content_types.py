@@ -36,6 +36,9 @@ class ListCall:
     # Rows without the `ref` keys address nothing (a folder without content metadata) and are
     # passed over; else such a row is an error.
     optional_ref: bool = False
+    # The listing takes an `id` filter, and its rows differ from the single-object endpoint's
+    # form: an object the listing missed is re-read through it (see ContentStream.lookup).
+    reread_by_id: bool = False
 
 
 @dataclass(frozen=True)
@@ -218,7 +221,8 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
         permissions=("see_users",),
         # The hierarchy search gives each group's parent groups and roles in the same paged
         # listing: what a restore needs, at no extra request.
-        listing=(ListCall("/groups/search/with_hierarchy", {"sorts": "id"}, paged=True),),
+        listing=(ListCall("/groups/search/with_hierarchy", {"sorts": "id"}, paged=True,
+                          reread_by_id=True),),
         description="Groups with their parent groups and roles (search_groups_with_hierarchy "
         "rows: GroupHierarchy).",
         references=(Reference("parent_group_ids", "groups"), Reference("role_ids", "roles")),

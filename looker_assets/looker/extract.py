@@ -226,8 +226,8 @@ class ContentStream:
             _, obj = self._fetch_one(id_)
             return None if obj is _GONE else obj
         if ct.detail is None:
-            # Stored as listing rows: where the listing searches by id, the row as listed (a
-            # group's row carries its parents and roles; its single-object form does not).
+            # Stored as listing rows: where they differ from the single-object form, the row as
+            # listed (a group's row carries its parents and roles; its group(id) does not).
             row = self._listed_row(id_)
             if row is not None:
                 return row
@@ -236,7 +236,7 @@ class ContentStream:
     def _listed_row(self, id_: str) -> Any | None:
         ct = self.content_type
         for call in ct.listing:
-            if "/search" not in call.path or set(call.ref) != {"id"}:
+            if not call.reread_by_id:
                 continue
             params = {**call.params, "id": id_, **({"fields": call.fields} if call.fields else {})}
             for row in _decoded(self.client.get_json_array(call.path, params)):
