@@ -26,6 +26,13 @@ _BYTES = ("coalesce(i.content_data, b.content_data)",
 _CURRENT_AT = "v.valid_from <= :at AND (v.valid_to IS NULL OR v.valid_to > :at)"
 
 
+def _select_versions(with_bytes: bool = True) -> str:
+    """SELECT ... FROM content_versions v (with the bytes' joins): the columns of Version."""
+    data, joins = _BYTES if with_bytes else ("NULL", "")
+    return (f"SELECT v.id, v.valid_from, v.valid_to, v.content_size, v.checksum, {data} "
+            f"FROM content_versions v {joins}")
+
+
 class HistoryError(ValueError):
     """A moment the store cannot answer for: before the first sync, pruned, or unreadable."""
 
@@ -114,9 +121,7 @@ def partition_cutoff(store: ContentStore, code: int, partition_key: str) -> str 
 def versions_at(store: ContentStore, code: int, cutoff: str,
                 with_bytes: bool = True) -> Iterator[Version]:
     """The versions of the type current at `cutoff` (a sync's completion), by id, streamed."""
-    data, joins = _BYTES if with_bytes else ("NULL", "")
-    sql = (f"SELECT v.id, v.valid_from, v.valid_to, v.content_size, v.checksum, {data} "
-           f"FROM content_versions v {joins} WHERE v.content_type = :code AND {_CURRENT_AT} "
+    sql = (f"{_select_versions(with_bytes)} WHERE v.content_type = :code AND {_CURRENT_AT} "
            f"ORDER BY v.id")
     for row in store.db.stream(sql, {"code": code, "at": cutoff}):
         yield Version(*row)
@@ -129,8 +134,7 @@ def checksums_at(store: ContentStore, code: int, cutoff: str) -> dict[str, str]:
 
 def version_at(store: ContentStore, code: int, id_: str, cutoff: str) -> Version | None:
     row = store.db.execute(
-        f"SELECT v.id, v.valid_from, v.valid_to, v.content_size, v.checksum, {_BYTES[0]} "
-        f"FROM content_versions v {_BYTES[1]} WHERE v.content_type = :code AND v.id = :id "
+        f"{_select_versions()} WHERE v.content_type = :code AND v.id = :id "
         f"AND {_CURRENT_AT} ORDER BY v.valid_from DESC LIMIT 1",
         {"code": code, "id": id_, "at": cutoff}).fetchone()
     return None if row is None else Version(*row)
@@ -139,9 +143,8 @@ def version_at(store: ContentStore, code: int, id_: str, cutoff: str) -> Version
 def versions_of(store: ContentStore, code: int, id_: str) -> list[Version]:
     """Every kept version of one object, oldest first."""
     return [Version(*row) for row in store.db.execute(
-        f"SELECT v.id, v.valid_from, v.valid_to, v.content_size, v.checksum, {_BYTES[0]} "
-        f"FROM content_versions v {_BYTES[1]} WHERE v.content_type = ? AND v.id = ? "
-        f"ORDER BY v.valid_from", (code, id_))]
+        f"{_select_versions()} WHERE v.content_type = ? AND v.id = ? ORDER BY v.valid_from",
+        (code, id_))]
 
 
 def counts_at(store: ContentStore, code: int, cutoff: str) -> dict[str, int]:

@@ -463,15 +463,15 @@ class ContentStore:
                 deleted = db.execute(
                     f"UPDATE content_items SET deleted_at = :now WHERE {_UNHANDLED_ACTIVE}",
                     args).rowcount
-            revived_rows = (f"FROM content_items WHERE content_type = :code AND deleted_at IS "
-                            f"NOT NULL AND id IN ({_HANDLED_IDS})")
+            # Stored as deleted, handled by this sync: seen again.
+            seen_again = (f"content_type = :code AND deleted_at IS NOT NULL "
+                          f"AND id IN ({_HANDLED_IDS})")
             db.execute(
                 f"INSERT INTO content_versions (content_type, id, valid_from, content_size, "
                 f"checksum) SELECT content_type, id, :now, content_size, checksum "
-                f"{revived_rows}", args)
+                f"FROM content_items WHERE {seen_again}", args)
             revived = db.execute(
-                f"UPDATE content_items SET deleted_at = NULL WHERE content_type = :code "
-                f"AND deleted_at IS NOT NULL AND id IN ({_HANDLED_IDS})", args).rowcount
+                f"UPDATE content_items SET deleted_at = NULL WHERE {seen_again}", args).rowcount
             db.execute(
                 "DELETE FROM sync_progress WHERE content_type = ? AND partition_key = ?",
                 (content_type, partition_key))
