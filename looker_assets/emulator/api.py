@@ -204,41 +204,38 @@ class Api:
 
         return handler
 
+    def _answer(self, req: Request, path: str, value: Any) -> Reply:
+        """A sub-collection's answer: `value` projected by `fields`, or 404 when its parent
+        is unknown (None)."""
+        op = spec.operation("GET", path)
+        if value is None:
+            return error(404, "Not found", req.method, API + op.path)
+        return self._projected(value, req, op)
+
     def role_users(self, req: Request) -> Reply:
         """role_users: the role's users (User objects), all or only direct holders."""
-        op = spec.operation("GET", "/roles/{role_id}/users")
         direct = req.query.get("direct_association_only", "false").lower() == "true"
         keys = self.store.role_users(req.path_params["role_id"], direct)
-        if keys is None:
-            return error(404, "Not found", req.method, API + op.path)
-        users = [self.store.detail_dict("users", k) for k in keys]
-        return self._projected([u for u in users if u is not None], req, op)
+        users = None if keys is None else [
+            u for u in (self.store.detail_dict("users", k) for k in keys) if u is not None]
+        return self._answer(req, "/roles/{role_id}/users", users)
 
     def content_metadata(self, req: Request) -> Reply:
-        op = spec.operation("GET", "/content_metadata/{content_metadata_id}")
-        meta = self.store.content_meta(req.path_params["content_metadata_id"])
-        if meta is None:
-            return error(404, "Not found", req.method, API + op.path)
-        return self._projected(meta, req, op)
+        return self._answer(req, "/content_metadata/{content_metadata_id}",
+                            self.store.content_meta(req.path_params["content_metadata_id"]))
 
     def content_metadata_access(self, req: Request) -> Reply:
         """all_content_metadata_accesses: content_metadata_id is required."""
-        op = spec.operation("GET", "/content_metadata_access")
         cm_id = req.query.get("content_metadata_id")
         if not cm_id:
-            return error(400, "content_metadata_id is required", req.method, API + op.path)
-        entries = self.store.content_access(cm_id)
-        if entries is None:
-            return error(404, "Not found", req.method, API + op.path)
-        return self._projected(entries, req, op)
+            return error(400, "content_metadata_id is required", req.method,
+                         f"{API}/content_metadata_access")
+        return self._answer(req, "/content_metadata_access", self.store.content_access(cm_id))
 
     def group_values(self, req: Request) -> Reply:
         """all_user_attribute_group_values."""
-        op = spec.operation("GET", "/user_attributes/{user_attribute_id}/group_values")
-        values = self.store.group_values(req.path_params["user_attribute_id"])
-        if values is None:
-            return error(404, "Not found", req.method, API + op.path)
-        return self._projected(values, req, op)
+        return self._answer(req, "/user_attributes/{user_attribute_id}/group_values",
+                            self.store.group_values(req.path_params["user_attribute_id"]))
 
     def _detail(self, info: KindInfo, op: spec.Operation, key: str, req: Request) -> Reply:
         store = self.store
