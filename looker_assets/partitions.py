@@ -4,15 +4,13 @@ could really capture are offered, and a day long past is refused instead of fake
 from __future__ import annotations
 
 import os
-import sqlite3
-from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 
 from looker_assets.settings import START_DATE_ENV, database_location
-from looker_assets.storage.backend import BackendError, is_url, open_backend
+from looker_assets.storage.backend import is_url, open_backend
 
 GRACE_ENV = "LOOKER_ASSETS_CAPTURE_GRACE_HOURS"
 # A day can still be captured this long after it ended: a step retry or a sensor re-run that
@@ -42,21 +40,16 @@ def _first_synced_day() -> str | None:
     if not is_url(location) and not Path(location).is_file():
         return None
     try:
-        db = open_backend(location) if is_url(location) else None
-    except BackendError:
-        return None  # unreachable now: the default is today
-    sql = ("SELECT min(partition_key) FROM sync_checkpoints "
-           "WHERE partition_key LIKE '____-__-__'")
+        db = open_backend(location)
+    except Exception:  # unreachable or unreadable now: the default is today
+        return None
     try:
-        if db is not None:
-            return db.execute(sql).fetchone()[0]
-        with closing(sqlite3.connect(f"file:{location}?mode=ro", uri=True, timeout=5)) as conn:
-            return conn.execute(sql).fetchone()[0]
-    except Exception:  # not ours, not yet created, or unreadable: the default is today
+        return db.execute("SELECT min(partition_key) FROM sync_checkpoints "
+                          "WHERE partition_key LIKE '____-__-__'").fetchone()[0]
+    except db.errors:  # not ours, or not created yet: the default is today
         return None
     finally:
-        if db is not None:
-            db.close()
+        db.close()
 
 
 def daily_partitions() -> dg.DailyPartitionsDefinition:
