@@ -38,11 +38,11 @@ from typing import Any
 from incremental import mutate, sync_all
 
 from looker_assets import content_types
-from looker_assets.cli.inspect_commands import export
+from looker_assets.cli.inspect_commands import export, object_at
 from looker_assets.emulator.subprocess_runner import EmulatorProcess
 from looker_assets.looker.client import ClientConfig
 from looker_assets.storage import codec
-from looker_assets.storage.history import parse_moment, sync_cutoff, version_at
+from looker_assets.storage.history import parse_moment
 from looker_assets.storage.rows import make_row
 from looker_assets.storage.store import ContentStore
 
@@ -86,18 +86,13 @@ def baseline_tree(ref: str, where: Path) -> Path:
     return where
 
 
-def file_bytes(store: ContentStore) -> int:
-    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return store.path.stat().st_size
-
-
 def days_of_changes(emu: EmulatorProcess, store: ContentStore, config: ClientConfig,
                     days: int, changed: float) -> list[dict[str, Any]]:
     rows = []
     for day in range(1, days + 1):
         before = store.conn.execute("SELECT count(*), coalesce(sum(content_size), 0) "
                                     "FROM content_versions").fetchone()
-        size_before = file_bytes(store)
+        size_before = store.db.storage_bytes()
         mutations = mutate(emu, store, changed, seed=day)
         totals = sync_all(emu, store, config, f"day-{day:02d}")
         after = store.conn.execute("SELECT count(*), coalesce(sum(content_size), 0) "
@@ -105,7 +100,7 @@ def days_of_changes(emu: EmulatorProcess, store: ContentStore, config: ClientCon
         rows.append({"day": day, "mutations": mutations, "moment": codec.now_utc(),
                      "seconds": totals["seconds"], "versions": after[0] - before[0],
                      "version_bytes": after[1] - before[1],
-                     "growth": file_bytes(store) - size_before})
+                     "growth": store.db.storage_bytes() - size_before})
         print(f"  day {day:2d}: {mutations:4d} mutations, {rows[-1]['versions']:5d} versions "
               f"({rows[-1]['version_bytes'] / 2**20:6.2f} MB), file "
               f"{rows[-1]['growth'] / 2**20:+6.2f} MB, {totals['seconds']:.1f} s", flush=True)
@@ -148,10 +143,7 @@ def one_lookup(db: Path, id_: str, when: str) -> float:
     """The work of `show --at` after its imports: open, find the sync, read, decode, print."""
     started = time.perf_counter()
     with ContentStore(db) as store:
-        cutoff = sync_cutoff(store, GROUPS.code, parse_moment(when))
-        version = version_at(store, GROUPS.code, id_, cutoff) if cutoff else None
-        assert version is not None, (id_, when)
-        json.dumps(version.decoded(), indent=2)
+        json.dumps(object_at(store, GROUPS, id_, parse_moment(when), when), indent=2)
     return (time.perf_counter() - started) * 1000
 
 
@@ -208,10 +200,10 @@ def run(args: argparse.Namespace, tmp: Path, baseline: Path) -> None:
                               client_secret=emu.client_secret, verify_ssl=False,
                               max_concurrency=args.concurrency)
         with ContentStore(db) as store:
-            start_bytes = file_bytes(store)
+            start_bytes = store.db.storage_bytes()
             days = days_of_changes(emu, store, config, args.days, args.changed)
             changed_bytes = sum(d["version_bytes"] for d in days)
-            growth = file_bytes(store) - start_bytes
+            growth = store.db.storage_bytes() - start_bytes
             print(f"  file {start_bytes / 2**20:.1f} MB -> {(start_bytes + growth) / 2**20:.1f} "
                   f"MB: grew {growth / 2**20:.1f} MB for {changed_bytes / 2**20:.1f} MB of "
                   f"changed versions ({sum(d['versions'] for d in days):,}): "

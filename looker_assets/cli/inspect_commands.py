@@ -132,11 +132,12 @@ def show(content_type_name: Annotated[str, typer.Argument(metavar="TYPE",
             if obj is None:
                 fail(f"no {ct.name} with id {object_id!r} in the database")
         else:
-            obj = _object_at(store, ct, object_id, moment(store, at), at)
+            obj = object_at(store, ct, object_id, moment(store, at), at)
     typer.echo(json.dumps(obj, indent=2, ensure_ascii=False))
 
 
-def _object_at(store: ContentStore, ct: ContentType, id_: str, at: str, label: str) -> Any:
+def object_at(store: ContentStore, ct: ContentType, id_: str, at: str, label: str) -> Any:
+    """`show --at`: the object as it was at `at`, or exit with a message saying why not."""
     cutoff = sync_cutoff(store, ct.code, at)
     if cutoff is None:
         fail(f"no sync of {ct.name} had completed at {label}", 2)
