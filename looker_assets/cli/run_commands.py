@@ -13,8 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from looker_assets import content_types
-from looker_assets.cli.common import app, console, emit_json, fail, human_bytes
+from looker_assets.cli.common import app, console, content_type, emit_json, human_bytes
 from looker_assets.content_types import CONTENT_TYPES
 from looker_assets.settings import database_location
 from looker_assets.storage.backend import redact
@@ -170,10 +169,7 @@ def extract(
     from looker_assets.progress_display import JsonProgress, RichProgress
 
     names = types or [ct.name for ct in CONTENT_TYPES]
-    try:
-        selected = {content_types.get(name).name for name in names}
-    except content_types.UnknownContentType as exc:
-        fail(str(exc), 2)
+    selected = {content_type(name).name for name in names}
     partition_key = partition or datetime.now(UTC).strftime("%Y-%m-%d")
     assets = [a for a in CONTENT_ASSETS if a.key.path[-1] in selected]
     _prepare_dagster_home(Path("var/dagster_home"))
