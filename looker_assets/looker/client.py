@@ -27,11 +27,12 @@ import looker_sdk
 import msgspec
 import requests
 from looker_sdk import error as sdk_error
-from looker_sdk.rtl import api_settings, auth_token
+from looker_sdk.rtl import api_settings, auth_token, transport
 from requests.adapters import HTTPAdapter
 from tenacity import (
     RetryCallState,
     Retrying,
+    retry_if_exception,
     retry_if_exception_type,
     stop_after_attempt,
     stop_after_delay,
@@ -288,6 +289,53 @@ class LookerClient:
         """
         return self._retrying(self._get_decoded, path, params, _decode_array)
 
+    def write_json(self, method: str, path: str, body: Any = None,
+                   params: Mapping[str, Any] | None = None, *, resend: bool = True) -> Any:
+        """POST/PATCH/PUT/DELETE `path` (relative to /api/4.0) with a JSON body; the decoded
+        answer, or None when Looker sends no body.
+
+        resend=False is for creates: a request that timed out or got a 5xx may have landed, so
+        only a 429 (refused before any work) is sent again; other failures go back to the
+        caller, who checks whether the object exists before trying again."""
+        payload = None if body is None else msgspec.json.encode(body)
+        retrying = self._retrying if resend else self._retrying.copy(
+            retry=retry_if_exception_type(LookerRetryableError)
+            & _retry_if_status(429))
+        return retrying(self._write_once, method, path, payload, params)
+
+    def _write_once(self, method: str, path: str, payload: bytes | None,
+                    params: Mapping[str, Any] | None) -> Any:
+        endpoint = f"{method} {path}"
+        self._ensure_login()
+        for attempt in range(2):
+            self._local.last = None
+            self._local.login = None
+            token = self.sdk.auth.token
+            # The transport directly, not the SDK's post/patch: on an error those parse the
+            # body into SDKError and then fetch error docs from Looker's CDN (a request to
+            # the internet, unbounded in time) whenever documentation_url names one.
+            with self.gate.slot():
+                response = self.sdk.transport.request(
+                    transport.HttpMethod[method], self.sdk._path(path),
+                    query_params={k: str(v) for k, v in (params or {}).items()} or None,
+                    body=payload, authenticator=self.sdk.auth.authenticate)
+            last: _LastResponse | None = getattr(self._local, "last", None)
+            if response.ok:
+                self.gate.on_success()
+                return msgspec.json.decode(response.value) if response.value.strip() else None
+            if last is None or last.status is None:
+                text = _redact(response.value.decode("utf-8", "replace"))
+                if "timed out" in text.lower():
+                    raise LookerRetryableError(f"{endpoint}: timed out talking to "
+                                               f"{self.base_url}")
+                raise LookerConnectionError(
+                    f"cannot reach Looker at {self.base_url} ({endpoint}): {text[:300]}")
+            if last.status == 401 and attempt == 0:
+                self._relogin(token)
+                continue
+            raise _write_error(endpoint, last, response.value, self.gate)
+        raise AssertionError("unreachable")
+
     @property
     def last_body_size(self) -> int:
         """Length of the body the calling thread received last (0 before any)."""
@@ -399,6 +447,44 @@ class LookerClient:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.sdk.transport.session.close()  # type: ignore[attr-defined]
+
+
+def _retry_if_status(status: int) -> Any:
+    return retry_if_exception(lambda exc: getattr(exc, "status", None) == status)
+
+
+def _write_error(endpoint: str, last: _LastResponse, body: bytes, gate: RequestGate) -> Exception:
+    """Looker's refusal of a write, with its message and each `errors` entry (a 422 names the
+    field and the code), so a failed restore says what Looker objected to."""
+    status = last.status or 0
+    try:
+        answer = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        answer = {}
+    message = str(answer.get("message") or "") if isinstance(answer, dict) else ""
+    details = [d for d in (answer.get("errors") or []) if isinstance(d, dict)] \
+        if isinstance(answer, dict) else []
+    parts = [f"{_field_name(d.get('field'))} {d.get('code') or ''}: {d.get('message') or ''}"
+             for d in details]
+    text = _redact(f"{endpoint}: HTTP {status} {message}" + (f" ({'; '.join(parts)})" if parts
+                                                             else ""))[:600]
+    if status == 429:
+        gate.on_rate_limited()
+        return LookerRetryableError(text, status=429, retry_after=last.retry_after)
+    if status >= 500:
+        return LookerRetryableError(text, status=status, retry_after=last.retry_after)
+    if status == 401:
+        return LookerRetryableError(f"{endpoint}: Looker refused a fresh token (HTTP 401); "
+                                    f"{CREDENTIAL_HINT}", status=401)
+    if status == 404:
+        return LookerNotFound(text, status=404)
+    if status == 403:
+        return LookerAuthError(text, status=403)
+    return LookerResponseError(text, status=status, details=details)
+
+
+def _field_name(field: Any) -> str:
+    return ", ".join(map(str, field)) if isinstance(field, list) else str(field or "")
 
 
 def _decode_any(body: bytes | str) -> Any:

@@ -26,6 +26,12 @@ class LookerNotFound(LookerError):
 class LookerResponseError(LookerError):
     """Looker answered with something we cannot use (400, 422, ...)."""
 
+    def __init__(self, message: str, *, status: int | None = None,
+                 details: list[dict[str, object]] | None = None) -> None:
+        super().__init__(message, status=status)
+        # A 422's `errors` entries ({field, code, message}), for callers that act on a code.
+        self.details = details or []
+
 
 class LookerRetryableError(LookerError):
     """429 or 5xx or a malformed body: worth retrying with back-off."""

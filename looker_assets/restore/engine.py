@@ -1,0 +1,478 @@
+"""The restore: plan, confirm, write in dependency order, read back, record.
+
+1. Plan. Each selected object's backed-up version (as of WHEN, else its latest) is compared
+   with the live object: by id; else through the id map, for an object an earlier restore
+   re-created; else, for types whose name is their identity, by name. The action follows:
+   update in place, undelete, create, unchanged, or skipped with the reason. References to
+   objects that are gone pull those objects into the plan from the backup; a reference to
+   something neither live nor backed up is reported by name.
+2. Nothing is written for a dry run. Otherwise the levels of the dependency order run one after
+   another (parents before what points at them), the objects of a level in parallel.
+3. Every written object is read back and compared again: the result says "verified", or names
+   what still differs. A repeated restore finds everything unchanged and writes nothing.
+4. Runs, per-object statuses and the id map are kept in the store; a killed restore, re-run,
+   skips what it finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from looker_assets import content_types
+from looker_assets.looker.client import LookerClient
+from looker_assets.looker.errors import (
+    LookerConnectionError,
+    LookerError,
+    LookerNotFound,
+    LookerRetryableError,
+)
+from looker_assets.looker.extract import ContentStream
+from looker_assets.restore import kinds as K
+from looker_assets.restore.records import Records
+from looker_assets.storage import codec
+from looker_assets.storage.history import sync_cutoff, version_at, versions_at
+from looker_assets.storage.store import ContentStore
+
+log = logging.getLogger(__name__)
+
+ACTIONS = ("update", "undelete", "create", "unchanged", "skipped", "failed")
+
+
+class RestoreError(Exception):
+    """One object cannot be written as asked; the message says why (the rest goes on)."""
+
+
+@dataclass
+class Target:
+    """One object of the plan: its backed-up version and what the restore will do with it."""
+
+    kind: K.Kind
+    id: str
+    backup: dict[str, Any]
+    requested: bool = True
+    pulled_by: list[str] = field(default_factory=list)
+    live_id: str | None = None
+    live: dict[str, Any] | None = None
+    matched_by: str = "id"  # id, id map, or name
+    action: str = "unchanged"
+    reason: str | None = None
+    changes: list[str] = field(default_factory=list)
+    pulls: list[str] = field(default_factory=list)
+    # After the run:
+    status: str = "planned"  # done, unchanged, skipped, failed
+    error: str | None = None
+    differs: list[str] = field(default_factory=list)
+    writes: int = 0
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.kind.name, self.id)
+
+    @property
+    def label(self) -> str:
+        name = _label(self.backup)
+        return f"{self.kind.name} {self.id}" + (f" ({name!r})" if name else "")
+
+    def result(self) -> dict[str, Any]:
+        action = self.action
+        if self.status == "failed":
+            action = "failed"
+        return {"type": self.kind.name, "id": self.id, "action": action,
+                "new_id": self.live_id if self.live_id is not None else self.id,
+                "error": self.error or (self.reason if action == "skipped" else None),
+                "requested": self.requested, "pulled_by": self.pulled_by,
+                "matched_by": self.matched_by, "changes": self.changes,
+                "verified": self.status == "done" and not self.differs,
+                "differs": self.differs}
+
+
+def _label(obj: dict[str, Any]) -> str | None:
+    for key in ("title", "name", "label", "email", "display_name"):
+        value = obj.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+@dataclass
+class Request:
+    """What to restore: objects by (type, id), as of `at` (None: each one's latest version)."""
+
+    items: list[tuple[str, str]]
+    at: str | None = None
+    dry_run: bool = False
+    max_concurrency: int = 8
+    choice: K.Choice = field(default_factory=K.Choice)
+
+    def fingerprint(self) -> str:
+        text = json.dumps({"items": sorted(self.items), "at": self.at}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class Restore:
+    """One restore against one Looker instance from one store."""
+
+    def __init__(self, store: ContentStore, client: LookerClient, request: Request,
+                 progress: Callable[[str], None] | None = None) -> None:
+        self.store = store
+        self.client = client
+        self.request = request
+        self.progress = progress or (lambda _line: None)
+        self.records = Records(store, client.base_url)
+        self.targets: dict[tuple[str, str], Target] = {}
+        self.run_id: str | None = None
+        self._live_cache: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._cache_lock = threading.Lock()
+        self._cutoffs: dict[int, str | None] = {}
+        self.handlers: dict[str, Any] = {}
+        from looker_assets.restore.handlers import HANDLERS
+
+        self.handlers = {name: cls(self) for name, cls in HANDLERS.items()}
+
+    # -- reading the backup ----------------------------------------------------------------
+
+    def backup_of(self, type_: str, id_: str) -> dict[str, Any] | None:
+        """The backed-up version of one object: as of the request's moment, or its latest."""
+        ct = content_types.get(type_)
+        with self.records.lock:  # one store connection, shared by the restore's threads
+            if self.request.at is None:
+                return self.store.get(ct.code, id_)
+            cutoff = self._cutoff(ct.code)
+            version = None if cutoff is None else version_at(self.store, ct.code, id_, cutoff)
+            return None if version is None else version.decoded()
+
+    def _cutoff(self, code: int) -> str | None:
+        if code not in self._cutoffs:
+            assert self.request.at is not None
+            self._cutoffs[code] = sync_cutoff(self.store, code, self.request.at)
+        return self._cutoffs[code]
+
+    def backup_all(self, type_: str) -> list[tuple[str, dict[str, Any]]]:
+        """Every object of a type as of the moment (latest versions: the current state plus
+        the last version of each object gone since)."""
+        ct = content_types.get(type_)
+        with self.records.lock:
+            if self.request.at is None:
+                return [(row.id, codec.decode(row.content_data))
+                        for row in self.store.iter_items(ct.code, include_deleted=True)]
+            cutoff = self._cutoff(ct.code)
+            if cutoff is None:
+                return []
+            return [(v.id, v.decoded()) for v in versions_at(self.store, ct.code, cutoff)]
+
+    # -- reading Looker --------------------------------------------------------------------
+
+    def live(self, type_: str, id_: str) -> dict[str, Any] | None:
+        """The live object in the form the backup stores it (None: Looker says it is gone)."""
+        key = (type_, id_)
+        with self._cache_lock:
+            if key in self._live_cache:
+                return self._live_cache[key]
+        obj = ContentStream(self.client, content_types.get(type_)).lookup(id_)
+        with self._cache_lock:
+            self._live_cache[key] = obj
+        return obj
+
+    def forget(self, type_: str, id_: str | None) -> None:
+        if id_ is not None:
+            with self._cache_lock:
+                self._live_cache.pop((type_, id_), None)
+
+    def get(self, path: str, **params: str) -> Any:
+        return self.client.get_json(path, params or None)
+
+    def get_or_none(self, path: str, **params: str) -> Any:
+        try:
+            return self.client.get_json(path, params or None)
+        except LookerNotFound:
+            return None
+
+    def write(self, target: Target | None, method: str, path: str, body: Any = None,
+              **params: str) -> Any:
+        if self.request.dry_run:
+            raise AssertionError(f"a dry run tried to write: {method} {path}")
+        if target is not None:
+            target.writes += 1
+        return self.client.write_json(method, path, body, params or None)
+
+    def create(self, target: Target, path: str, body: dict[str, Any],
+               landed: Callable[[], str | None] | None = None) -> dict[str, Any]:
+        """POST a new object. A create that timed out or met a 5xx may have landed: look for
+        it (`landed`) before sending it again, so a retry never makes two."""
+        for attempt in range(3):
+            try:
+                target.writes += 1
+                if self.request.dry_run:
+                    raise AssertionError(f"a dry run tried to write: POST {path}")
+                return self.client.write_json("POST", path, body, resend=False)
+            except (LookerRetryableError, LookerConnectionError) as exc:
+                found = landed() if landed is not None else None
+                if found is not None:
+                    log.info("%s: the create landed despite %s; using %s", path, exc, found)
+                    return {"id": found, "_landed": True}
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def search_one(self, kind: K.Kind, values: dict[str, Any]) -> str | None:
+        """The id of the live object whose natural key equals `values` exactly (search
+        matches case-insensitively with wildcards, so hits are filtered)."""
+        if kind.search is None and kind.path is None:
+            return None
+        path = kind.search or kind.path
+        params = {k: str(v) for k, v in values.items() if v is not None}
+        try:
+            rows = self.client.get_json(path, params)
+        except LookerError:
+            return None
+        for row in rows or []:
+            if isinstance(row, dict) and all(_same(row.get(k), v) for k, v in values.items()):
+                return str(row.get(kind.key_field))
+        return None
+
+    # -- references ------------------------------------------------------------------------
+
+    def live_ref(self, type_: str, old_id: str) -> str | None:
+        """The live id that an id of the backup now stands for (None: nothing live)."""
+        target = self.targets.get((type_, old_id))
+        if target is not None and target.live_id is not None:
+            return target.live_id
+        if type_ in K.CHILD_TYPES or type_ not in K.KINDS:
+            return self.records.mapped(type_, old_id) or old_id
+        if self.live(type_, old_id) is not None:
+            return old_id
+        new = self.records.mapped(type_, old_id)
+        if new is not None and self.live(type_, new) is not None:
+            return new
+        return None
+
+    def map_refs(self, target: Target, body: dict[str, Any],
+                 refs: Iterable[tuple[str, str]] | None = None) -> dict[str, Any]:
+        """`body` with the references rewritten to live ids; a reference to something neither
+        live nor restored is an error naming it (never silently dropped)."""
+        out = dict(body)
+        for name, type_ in (target.kind.refs if refs is None else refs):
+            value = out.get(name)
+            if value is None or value == "":
+                continue
+            if isinstance(value, list):
+                out[name] = [self._mapped(target, name, type_, str(v)) for v in value]
+            else:
+                out[name] = self._mapped(target, name, type_, str(value))
+        return out
+
+    def _mapped(self, target: Target, name: str, type_: str, old: str) -> str:
+        new = self.live_ref(type_, old)
+        if new is not None:
+            return new
+        if self.request.dry_run and (type_, old) in self.targets:
+            return f"<new {type_} {old}>"
+        backed = self.backup_of(type_, old) if type_ in K.KINDS else None
+        what = f"{type_} {old}" + (f" ({_label(backed)!r})" if backed and _label(backed)
+                                   else "")
+        raise RestoreError(f"{name} refers to {what}, which is neither live in Looker nor "
+                           f"restored with it")
+
+    # -- planning --------------------------------------------------------------------------
+
+    def plan(self) -> list[Target]:
+        queue = list(self.request.items)
+        for type_, id_ in queue:
+            self._add(type_, id_, requested=True, pulled_by=None)
+        # Pull in what the selected objects reference and is gone (folders, looks, ...).
+        pending = list(self.targets.values())
+        while pending:
+            target = pending.pop()
+            for type_, id_ in self._dependencies(target):
+                if (type_, id_) in self.targets or type_ not in K.KINDS:
+                    if (type_, id_) in self.targets:
+                        self.targets[(type_, id_)].pulled_by.append(target.label)
+                    continue
+                if self.live_ref(type_, id_) is not None:
+                    continue
+                added = self._add(type_, id_, requested=False, pulled_by=target.label)
+                if added is not None:
+                    target.pulls.append(added.label)
+                    pending.append(added)
+        ordered = sorted(self.targets.values(), key=self._order)
+        with ThreadPoolExecutor(self.request.max_concurrency) as pool:
+            list(pool.map(self._decide, ordered))
+        return ordered
+
+    def _add(self, type_: str, id_: str, requested: bool, pulled_by: str | None
+             ) -> Target | None:
+        kind = K.get(type_)
+        if kind is None:
+            raise RestoreError(f"{type_} cannot be restored")
+        backup = self.backup_of(type_, id_)
+        if backup is None:
+            if requested:
+                target = Target(kind, id_, {}, requested, status="skipped", action="skipped")
+                target.reason = (f"the backup holds no {type_} {id_}"
+                                 + (f" as of {self.request.at}" if self.request.at else ""))
+                self.targets[target.key] = target
+                return target
+            return None
+        target = Target(kind, id_, backup, requested,
+                        pulled_by=[pulled_by] if pulled_by else [])
+        self.targets[target.key] = target
+        return target
+
+    def _dependencies(self, target: Target) -> list[tuple[str, str]]:
+        if not target.backup:
+            return []
+        deps: list[tuple[str, str]] = []
+        for name, type_ in target.kind.refs:
+            value = target.backup.get(name)
+            for v in value if isinstance(value, list) else [value]:
+                if v not in (None, ""):
+                    deps.append((type_, str(v)))
+        deps.extend(self.handlers[target.kind.handler].dependencies(target))
+        return deps
+
+    def _order(self, target: Target) -> tuple[int, int, str]:
+        depth = 0
+        if target.kind.name == "folders":
+            parent, seen = target.backup.get("parent_id"), set()
+            while parent and ("folders", str(parent)) in self.targets and parent not in seen:
+                seen.add(parent)
+                depth += 1
+                parent = self.targets[("folders", str(parent))].backup.get("parent_id")
+        return (target.kind.level, depth, target.id)
+
+    def _decide(self, target: Target) -> None:
+        if target.action == "skipped":
+            return
+        kind = target.kind
+        try:
+            if kind.never:
+                target.action, target.reason = "skipped", kind.never
+                return
+            if kind.builtin and target.backup.get(kind.builtin[0]) == kind.builtin[1]:
+                target.action = "skipped"
+                target.reason = f"built-in {kind.name} are never written"
+                return
+            handler = self.handlers[kind.handler]
+            target.live_id, target.live, target.matched_by = handler.find(target)
+            if target.live is None:
+                target.action = "create"
+                why = handler.cannot_create(target)
+                if why:
+                    target.action, target.reason = "skipped", why
+                return
+            target.changes = handler.diff(target)
+            trashed_live = bool(kind.trash and target.live.get(kind.trash))
+            trashed_backup = bool(kind.trash and target.backup.get(kind.trash))
+            if trashed_live and not trashed_backup:
+                target.action = "undelete"
+            elif target.changes or trashed_live != trashed_backup:
+                target.action = "update"
+                if trashed_live != trashed_backup:
+                    target.changes.append(f"{kind.trash} (to the trash)")
+            else:
+                target.action = "unchanged"
+        except (RestoreError, LookerError) as exc:
+            target.action, target.reason = "skipped", str(exc)
+
+    # -- running ---------------------------------------------------------------------------
+
+    def run(self) -> list[Target]:
+        """Plan, then (unless a dry run) write level by level and verify."""
+        ordered = self.plan()
+        if self.request.dry_run:
+            for target in ordered:
+                target.status = "skipped" if target.action == "skipped" else "planned"
+            return ordered
+        self.run_id, finished = self.records.open_run(self.request.fingerprint(), {
+            "items": self.request.items, "at": self.request.at})
+        levels: dict[tuple[int, int], list[Target]] = {}
+        for target in ordered:
+            levels.setdefault(self._order(target)[:2], []).append(target)
+        for level in sorted(levels):
+            batch = levels[level]
+            todo = []
+            for target in batch:
+                if finished.get(target.key) and target.action == "unchanged":
+                    target.status = "unchanged"
+                elif target.action == "skipped":
+                    target.status = "skipped"
+                    self._record(target)
+                elif target.action == "unchanged":
+                    target.status = "unchanged"
+                    self._record(target)
+                else:
+                    todo.append(target)
+            with ThreadPoolExecutor(self.request.max_concurrency) as pool:
+                list(pool.map(self._apply, todo))
+            # Edges that need every object of the level first (groups inside groups).
+            with ThreadPoolExecutor(self.request.max_concurrency) as pool:
+                list(pool.map(self._link, [t for t in batch if t.status == "done"]))
+            with ThreadPoolExecutor(self.request.max_concurrency) as pool:
+                list(pool.map(self._verify, [t for t in batch if t.status == "done"]))
+        failed = any(t.status == "failed" for t in ordered)
+        self.records.close_run(self.run_id, "failed" if failed else "complete")
+        return ordered
+
+    def _apply(self, target: Target) -> None:
+        handler = self.handlers[target.kind.handler]
+        try:
+            handler.apply(target)
+            target.status = "done"
+        except (RestoreError, LookerError) as exc:
+            target.status, target.error = "failed", str(exc)
+            self._record(target)
+        self.progress(f"{target.action:9} {target.label}: {target.status}")
+
+    def _link(self, target: Target) -> None:
+        try:
+            self.handlers[target.kind.handler].link(target)
+        except (RestoreError, LookerError) as exc:
+            target.status, target.error = "failed", str(exc)
+            self._record(target)
+
+    def _verify(self, target: Target) -> None:
+        handler = self.handlers[target.kind.handler]
+        try:
+            self.forget(target.kind.name, target.live_id)
+            target.live = self.live(target.kind.name, target.live_id or target.id)
+            if target.live is None:
+                target.differs = ["(not found when read back)"]
+            else:
+                target.differs = handler.diff(target)
+                kind = target.kind
+                if kind.trash and bool(target.live.get(kind.trash)) != bool(
+                        target.backup.get(kind.trash)):
+                    target.differs.append(kind.trash)
+        except (RestoreError, LookerError) as exc:
+            target.differs = [f"(cannot read back: {exc})"]
+        self._record(target)
+
+    def _record(self, target: Target) -> None:
+        if self.run_id is None:
+            return
+        self.records.record(self.run_id, target.kind.name, target.id, target.action,
+                            target.status, target.live_id, target.error or target.reason,
+                            {"changes": target.changes, "differs": target.differs})
+
+    def remember(self, target: Target, new_id: str) -> None:
+        """A created object's id: into the plan and, at once, into the store's id map."""
+        target.live_id = new_id
+        if self.run_id is not None:
+            self.records.map_id(target.kind.name, target.id, new_id, self.run_id)
+
+    def remember_child(self, type_: str, old_id: str, new_id: str) -> None:
+        if self.run_id is not None:
+            self.records.map_id(type_, old_id, new_id, self.run_id)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is b
+    return str(a) == str(b)

@@ -1,0 +1,189 @@
+"""How each kind of object is found, compared and written (one Handler per `Kind.handler`).
+
+The plain handler (handlers_base.py) covers every type whose object is its own writable
+fields; the others add what Looker keeps elsewhere: a look's immutable query, a dashboard's
+children (dashboards.py), a folder's fixed roots, a connection's secret, a plan's delivery
+switch, and the edges of groups, users and roles (edges.py).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from looker_assets.looker.errors import LookerResponseError
+from looker_assets.restore import kinds as K
+from looker_assets.restore.handlers_base import Plain, query_form
+
+if TYPE_CHECKING:
+    from looker_assets.restore.engine import Target
+
+
+class Look(Plain):
+    """A look points at an immutable query: a changed query is a new one, then re-pointed."""
+
+    def desired(self, t: Target) -> dict[str, Any]:
+        out = super().desired(t)
+        out["query"] = query_form(t.backup.get("query"))
+        return out
+
+    def current(self, t: Target) -> dict[str, Any]:
+        out = super().current(t)
+        out["query"] = query_form((t.live or {}).get("query"))
+        return out
+
+    def _query_id(self, t: Target) -> str:
+        made = self.r.write(t, "POST", "/queries", query_form(t.backup.get("query")))
+        return str(made["id"])
+
+    def create_body(self, t: Target) -> dict[str, Any]:
+        body = super().create_body(t)
+        body.pop("query")
+        body["query_id"] = self._query_id(t)
+        return body
+
+    def update_body(self, t: Target) -> dict[str, Any]:
+        body = super().update_body(t)
+        if body.pop("query", None) is not None or "query" in t.changes:
+            body["query_id"] = self._query_id(t)
+        return body
+
+
+class Folder(Plain):
+    """Folders: roots and personal folders come with Looker and their users, never by API."""
+
+    FIXED = ("is_shared_root", "is_users_root", "is_embed_shared_root", "is_embed_users_root",
+             "is_personal")
+
+    def cannot_create(self, t: Target) -> str | None:
+        fixed = [f for f in self.FIXED if t.backup.get(f)]
+        if fixed:
+            return (f"{fixed[0].removeprefix('is_').replace('_', ' ')} folders are made by "
+                    f"Looker (a personal folder comes with its user), not through the API")
+        return super().cannot_create(t)
+
+
+class Connection(Plain):
+    """Passwords are in no backup: a connection is created only with its secret from the
+    environment variable the operator named (`--connection-secret NAME=VAR`)."""
+
+    def cannot_create(self, t: Target) -> str | None:
+        var = self.r.request.choice.connection_secrets.get(t.id)
+        if var is None:
+            return (f"connection {t.id!r} is gone and its password is in no backup; pass "
+                    f"--connection-secret {t.id}=ENV_VAR naming a variable that holds it")
+        if not os.environ.get(var):
+            return f"the environment variable {var} named for connection {t.id!r} is not set"
+        return super().cannot_create(t)
+
+    def create_body(self, t: Target) -> dict[str, Any]:
+        body = super().create_body(t)
+        body["password"] = os.environ[self.r.request.choice.connection_secrets[t.id]]
+        if t.backup.get("dialect") and "dialect_name" not in body:
+            body["dialect_name"] = (t.backup.get("dialect") or {}).get("name")
+        return body
+
+
+class Plan(Plain):
+    """Scheduled plans deliver to real people: re-created disabled unless the operator says
+    so (`--enable-schedules`)."""
+
+    def fields(self, kind: K.Kind) -> frozenset[str]:
+        return super().fields(kind) - {"user"}
+
+    def desired(self, t: Target) -> dict[str, Any]:
+        out = super().desired(t)
+        if "scheduled_plan_destination" in out:
+            out["scheduled_plan_destination"] = [
+                {k: v for k, v in d.items() if k not in ("id", "scheduled_plan_id",
+                                                         "looker_recipient")}
+                for d in out["scheduled_plan_destination"] or []]
+        return out
+
+    def create_body(self, t: Target) -> dict[str, Any]:
+        body = super().create_body(t)
+        if not self.r.request.choice.enable_plans:
+            body["enabled"] = False
+        return body
+
+    def diff(self, t: Target) -> list[str]:
+        changes = super().diff(t)
+        if t.matched_by != "id" and not self.r.request.choice.enable_plans:
+            changes = [c for c in changes if c != "enabled"]
+        return changes
+
+
+class Dashboard(Plain):
+    """Scalars with one PATCH; the children by dashboards.reconcile."""
+
+    def dependencies(self, t: Target) -> list[tuple[str, str]]:
+        from looker_assets.restore.dashboards import dependencies
+
+        return dependencies(self.r, t)
+
+    def cannot_create(self, t: Target) -> str | None:
+        if "::" in t.id:
+            return "LookML dashboards live in git: deploy the LookML to restore them"
+        return super().cannot_create(t)
+
+    def diff(self, t: Target) -> list[str]:
+        from looker_assets.restore.dashboards import child_changes
+
+        if "::" in t.id:
+            return []  # LookML: never written, nothing to compare
+        return super().diff(t) + child_changes(self.r, t)
+
+    def create_body(self, t: Target) -> dict[str, Any]:
+        body = super().create_body(t)
+        if t.backup.get("slug"):
+            body["slug"] = t.backup["slug"]
+        return body
+
+    def apply(self, t: Target) -> None:
+        from looker_assets.restore.dashboards import reconcile
+
+        if "::" in t.id:
+            return
+        kind = t.kind
+        if t.action == "create":
+            body = self.create_body(t)
+            try:
+                made = self.r.create(t, "/dashboards", body,
+                                     landed=lambda: self.landed(t, body))
+            except LookerResponseError as exc:
+                if exc.status != 409 or "slug" not in body:
+                    raise
+                # The slug is taken (a trashed dashboard still holds it): a new one.
+                body.pop("slug")
+                made = self.r.create(t, "/dashboards", body,
+                                     landed=lambda: self.landed(t, body))
+            self.r.remember(t, str(made["id"]))
+            t.live = self.r.get(f"/dashboards/{quote(t.live_id or '', safe='')}")
+        else:
+            scalars = {k: v for k, v in self.update_body(t).items()
+                       if not k.startswith("(")}
+            if kind.trash in scalars and not scalars[kind.trash]:
+                # Out of the trash first, so the children can be written.
+                self.r.write(t, "PATCH", self.path(t), {kind.trash: False})
+            rest = {k: v for k, v in scalars.items() if k != kind.trash}
+            if rest:
+                self.r.write(t, "PATCH", self.path(t), rest)
+            t.live = self.r.get(f"/dashboards/{quote(t.live_id or t.id, safe='')}")
+        reconcile(self.r, t)
+        if t.backup.get(kind.trash or "") and not (t.live or {}).get(kind.trash or ""):
+            self.r.write(t, "PATCH", self.path(t), {kind.trash: True})
+
+    def update_body(self, t: Target) -> dict[str, Any]:
+        body = super().update_body(t)
+        return {k: v for k, v in body.items() if k in self.fields(t.kind) or k == t.kind.trash}
+
+
+def _handlers() -> dict[str, type[Plain]]:
+    from looker_assets.restore import edges
+
+    return {"plain": Plain, "look": Look, "folder": Folder, "connection": Connection,
+            "plan": Plan, "dashboard": Dashboard, **edges.HANDLERS}
+
+
+HANDLERS = _handlers()
