@@ -117,6 +117,8 @@ class Api:
         self._add(Route("GET", f"{API}/content_metadata_access", self.content_metadata_access))
         self._add(Route("GET", f"{API}/user_attributes/{{user_attribute_id}}/group_values",
                         self.group_values))
+        self._add(Route("GET", f"{API}/queries/{{query_id}}", self.query))
+        self._add(Route("GET", f"{API}/merge_queries/{{merge_query_id}}", self.merge_query))
 
     def resolve(self, method: str, path: str) -> tuple[Route | None, dict[str, str], str | None]:
         """(route, decoded path parameters, template of the path if only the method is wrong)."""
@@ -236,6 +238,14 @@ class Api:
         """all_user_attribute_group_values."""
         return self._answer(req, "/user_attributes/{user_attribute_id}/group_values",
                             self.store.group_values(req.path_params["user_attribute_id"]))
+
+    def query(self, req: Request) -> Reply:
+        return self._answer(req, "/queries/{query_id}",
+                            self.store.query_dict(req.path_params["query_id"]))
+
+    def merge_query(self, req: Request) -> Reply:
+        return self._answer(req, "/merge_queries/{merge_query_id}",
+                            self.store.merge_query_dict(req.path_params["merge_query_id"]))
 
     def _detail(self, info: KindInfo, op: spec.Operation, key: str, req: Request) -> Reply:
         store = self.store

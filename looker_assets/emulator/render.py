@@ -8,6 +8,8 @@ give each property a type-correct value, so every schema property is present.
 from __future__ import annotations
 
 import functools
+import html
+import re
 import zlib
 from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Any
@@ -81,9 +83,18 @@ class Indexes:
         for key, r in self.store.records("dashboards").items():
             if r.fields.get("deleted"):
                 continue
-            for look_id in dict.fromkeys(x for x in r.meta.get("elements", ()) if x):
+            children = r.meta.get("children")
+            looks = (el.get("look_id") for el in children["elements"]) if children else \
+                r.meta.get("elements", ())
+            for look_id in dict.fromkeys(x for x in looks if x):
                 out[look_id].append(key)
         return out
+
+    @functools.cached_property
+    def element_alerts(self) -> Counter[str]:
+        """dashboard_element_id -> how many alerts watch that tile (alert_count)."""
+        return Counter(r.fields.get("dashboard_element_id")
+                       for r in self.store.records("alerts").values())
 
     @functools.cached_property
     def group_users(self) -> Counter[str]:
@@ -180,98 +191,130 @@ class Renderer:
         d["title_color"] = None
 
     def _heavy_dashboards(self, d: dict[str, Any], rec: Record) -> None:
+        raw = rec.meta.get("children") or self.store.seed_children(rec.key)
+        alerts = self.store.indexes.element_alerts
+        elements = [self.element(el, alerts) for el in raw["elements"]]
+        by_id = {el["id"]: el for el in elements}
+        d["dashboard_elements"] = elements
+        d["dashboard_filters"] = [dict(f) for f in raw["filters"]]
+        d["dashboard_layouts"] = [
+            self.layout(lay, d.get("title"), by_id) for lay in raw["layouts"]
+        ]
+
+    # Stored children hold what a client can write; these fill in what Looker derives.
+
+    def element(self, raw: dict[str, Any], alerts: Counter[str] | None = None) -> dict[str, Any]:
+        el = dict(raw)
+        look_id = el.get("look_id")
+        look = self.store.detail_dict("looks", look_id) if look_id else None
+        query = self.store.query_dict(el.get("query_id"))
+        el["look"] = look
+        el["query"] = query
+        rm = el.get("result_maker")
+        if rm is not None:
+            rm = dict(rm)
+            rm_query = query or (look or {}).get("query")
+            rm["id"] = el.get("result_maker_id")
+            rm["query"] = rm_query
+            rm["query_id"] = rm_query["id"] if rm_query else None
+            if rm_query and not rm.get("merge_result_id"):
+                rm["vis_config"] = rm.get("vis_config") or rm_query.get("vis_config")
+            el["result_maker"] = rm
+        el["body_text_as_html"] = _html(el.get("body_text"))
+        el["note_text_as_html"] = _html(el.get("note_text"))
+        el["title_text_as_html"] = _html(el.get("title_text"), inline=True)
+        el["subtitle_text_as_html"] = _html(el.get("subtitle_text"), inline=True)
+        interval = el.get("refresh_interval")
+        el["refresh_interval_to_i"] = _INTERVALS.get(interval or "")
+        alerts = alerts if alerts is not None else self.store.indexes.element_alerts
+        el["alert_count"] = alerts.get(el["id"], 0)
+        return el
+
+    def layout(
+        self, raw: dict[str, Any], title: str | None, elements: dict[str, dict[str, Any]]
+    ) -> dict[str, Any]:
+        lay = dict(raw)
+        lay["dashboard_title"] = title
+        lay["dashboard_layout_components"] = [
+            self.component(c, elements.get(c.get("dashboard_element_id") or ""))
+            for c in raw["dashboard_layout_components"]
+        ]
+        return lay
+
+    @staticmethod
+    def component(raw: dict[str, Any], element: dict[str, Any] | None) -> dict[str, Any]:
+        comp = dict(raw)
+        el = element or {}
+        vis = (el.get("result_maker") or {}).get("vis_config") or {}
+        comp["element_title"] = el.get("title")
+        comp["element_title_hidden"] = bool(el.get("title_hidden"))
+        comp["vis_type"] = vis.get("type") if el.get("type") == "vis" else None
+        return comp
+
+    def seed_children(self, rec: Record) -> dict[str, Any]:
+        """A generated dashboard's children as stored state (what a client can write, plus
+        ids), and the queries and merge queries its tiles use."""
         key = rec.key
         rng = V.rng_for(self.seed, "dashboards", key)
+        # Tabs, filter tiles, merged results and listeners draw from an RNG of their own, so
+        # the tiles generated before they existed stay as they were.
+        ex = V.rng_for(self.seed, "dashboard-extras", key)
         lookml = bool(rec.meta.get("lookml"))
-        explores = self.store.keys("explores")
-        layout_id = str(element_number(key, 0) // 1000 * 10 + 1)
+        explores = self.store.seed_keys("explores")
+        looks = rec.meta.get("elements", ())
+        first_layout = int(element_number(key, 0) // 1000 * 10 + 1)
+        n_tabs = ex.choice((2, 2, 3)) if not lookml and len(looks) >= 2 and ex.random() < 0.2 else 1
+        layout_ids = [str(first_layout + t) for t in range(n_tabs)]
+        queries: dict[str, dict[str, Any]] = {}
+        merges: dict[str, dict[str, Any]] = {}
         elements: list[dict[str, Any]] = []
-        components: list[dict[str, Any]] = []
-        row = col = 0
-        for i, look_id in enumerate(rec.meta.get("elements", ())):
+        components: list[list[dict[str, Any]]] = [[] for _ in layout_ids]
+        cursor = [[0, 0, 0] for _ in layout_ids]  # per tab: row, column, bottom
+
+        def place(tab: int, eid: str, width: int, height: int) -> None:
+            pos = cursor[tab]
+            if pos[1] + width > 24:
+                pos[0], pos[1] = pos[0] + height, 0
+            row, col = pos[0], pos[1]
+            components[tab].append(_component(eid, layout_ids[tab], row, col, width, height))
+            pos[1] += width
+            pos[2] = max(pos[2], row + height)
+
+        for i, look_id in enumerate(looks):
             eid = element_id(key, i)
+            tab = i * n_tabs // len(looks)
             explore = explores[rng.randrange(len(explores))] if explores else "thelook::orders"
             roll = rng.random()
-            look = query = None
+            query = None
             if look_id:
-                look_rec = self.store.record("looks", look_id)
-                look = self.store.detail_dict("looks", look_id) if look_rec else None
                 etype = "vis"
             elif roll < 0.75:
                 query = self.query(rng, explore, str(1_000_000 + element_number(key, i)))
+                queries[query["id"]] = query
                 etype = "vis"
             elif roll < 0.92:
                 etype = "text"
             else:
                 etype = "button"
             title = None if etype == "text" and rng.random() < 0.5 else V.title(rng, "Tile")
-            rm_query = query or (look or {}).get("query")
-            el = {
-                **_tmpl("DashboardElement"),
-                "body_text": "## Notes\nRevenue is **net** of returns."
-                if etype == "text"
-                else None,
-                "body_text_as_html": "<h2>Notes</h2>" if etype == "text" else None,
-                "dashboard_id": key,
-                "dashboard_layout_id": layout_id,
-                "edit_uri": None,
-                "id": eid,
-                "look": look,
-                "look_id": look_id,
-                "lookml_link_id": f"{key}::{i}" if lookml else None,
-                "merge_result_id": None,
-                "note_display": None,
-                "note_state": None,
-                "note_text": None,
-                "note_text_as_html": None,
-                "query": query,
-                "query_id": query["id"] if query else None,
-                "filter_id": None,
-                "refresh_interval": None,
-                "refresh_interval_to_i": None,
-                "result_maker": self.result_maker(eid, rm_query) if rm_query else None,
-                "result_maker_id": eid if rm_query else None,
-                "subtitle_text": rng.choice((None, "", "last 30 days")),
-                "title": title,
-                "title_hidden": False,
-                "title_text": title if etype == "text" else None,
-                "type": etype,
-                "alert_count": 0,
-                "rich_content_json": None,
-                "title_text_as_html": None,
-                "subtitle_text_as_html": None,
-                "extension_id": None,
-                "aria_description": None,
-                "certification_metadata": None,
-            }
+            filterable = query or (self._look_filterable(look_id) if look_id else None)
+            el = _element(key, eid, layout_ids[tab], etype, title)
+            el.update(
+                body_text="## Notes\nRevenue is **net** of returns." if etype == "text" else None,
+                look_id=look_id,
+                lookml_link_id=f"{key}::{i}" if lookml else None,
+                query_id=query["id"] if query else None,
+                result_maker=self.result_maker(eid, query) if query else (
+                    self.result_maker(eid, filterable, look=True) if filterable else None),
+                result_maker_id=eid if filterable else None,
+                subtitle_text=rng.choice((None, "", "last 30 days")),
+                title_text=title if etype == "text" else None,
+            )
             if i == 0 and rec.meta.get("nested_extra", rng.random() < 0.05):
                 el["zz_tile_theme"] = {"palette": "midnight", "rounded": True}
             elements.append(el)
             width = 12 if etype == "text" else rng.choice((6, 8, 12, 24))
-            height = rng.choice((2, 4, 6, 8))
-            if col + width > 24:
-                row, col = row + height, 0
-            components.append(
-                {
-                    **_tmpl("DashboardLayoutComponent"),
-                    "id": str(int(eid) * 10 + 1),
-                    "dashboard_layout_id": layout_id,
-                    "dashboard_element_id": eid,
-                    "row": row,
-                    "column": col,
-                    "width": width,
-                    "height": height,
-                    "deleted": False,
-                    "element_title": title,
-                    "element_title_hidden": False,
-                    "vis_type": (query or {}).get("vis_config", {}).get("type") if query else None,
-                    "granular_row": row * 10,
-                    "granular_column": col * 10,
-                    "granular_width": width * 10,
-                    "granular_height": height * 10,
-                }
-            )
-            col += width
+            place(tab, eid, width, rng.choice((2, 4, 6, 8)))
         filters = []
         for j in range(rec.meta.get("n_filters", 0)):
             explore = explores[rng.randrange(len(explores))] if explores else "thelook::orders"
@@ -281,7 +324,7 @@ class Renderer:
             filters.append(
                 {
                     **_tmpl("DashboardFilter"),
-                    "id": str(int(layout_id) * 10 + j),
+                    "id": str(first_layout * 10 + j),
                     "dashboard_id": key,
                     "name": f"{dim.replace('_', ' ').title()} {j + 1}",
                     "title": f"{dim.replace('_', ' ').title()}",
@@ -298,25 +341,151 @@ class Renderer:
                     "ui_config": {"type": "advanced", "display": "popover", "options": []},
                 }
             )
-        layout = {
-            **_tmpl("DashboardLayout"),
-            "id": layout_id,
-            "dashboard_id": key,
-            "type": "newspaper",
-            "active": True,
-            "column_width": None,
-            "width": None,
-            "deleted": False,
-            "dashboard_title": d.get("title"),
-            "dashboard_layout_components": components,
-            "label": None,
-            "description": None,
-            "order": 0,
-            "lookml_link_id": key if lookml else None,
+        if not lookml:
+            self._seed_extras(key, ex, explores, elements, filters, queries, merges, place, cursor)
+        layouts = [
+            {
+                **_tmpl("DashboardLayout"),
+                "id": lid,
+                "dashboard_id": key,
+                "type": "newspaper",
+                "active": t == 0,
+                "column_width": None,
+                "width": None,
+                "deleted": False,
+                "dashboard_title": None,
+                "dashboard_layout_components": components[t],
+                "label": TAB_LABELS[t] if n_tabs > 1 else None,
+                "description": TAB_DESCRIPTIONS[t] if n_tabs > 1 and t else None,
+                "order": t,
+                "lookml_link_id": key if lookml else None,
+            }
+            for t, lid in enumerate(layout_ids)
+        ]
+        return {"elements": elements, "filters": filters, "layouts": layouts,
+                "queries": queries, "merges": merges}
+
+    def _seed_extras(
+        self,
+        key: str,
+        ex: Any,
+        explores: tuple[str, ...],
+        elements: list[dict[str, Any]],
+        filters: list[dict[str, Any]],
+        queries: dict[str, dict[str, Any]],
+        merges: dict[str, dict[str, Any]],
+        place: Any,
+        cursor: list[list[int]],
+    ) -> None:
+        """Filter tiles, merged-results tiles, listeners and faceted filters."""
+        n = len(elements)
+        for j, f in enumerate(filters):
+            if j and ex.random() < 0.3:
+                f["listens_to_filters"] = [filters[ex.randrange(j)]["name"]]
+        if filters and ex.random() < 0.3:
+            for f in ex.sample(filters, ex.randint(1, min(2, len(filters)))):
+                eid = element_id(key, n)
+                n += 1
+                el = _element(key, eid, elements[0]["dashboard_layout_id"] if elements
+                              else str(element_number(key, 0) // 1000 * 10 + 1), "filter",
+                              f["title"])
+                el["filter_id"] = f["id"]
+                elements.append(el)
+                place(0, eid, 8, 2)
+        if explores and ex.random() < 0.15:
+            for _ in range(ex.randint(1, 2)):
+                eid = element_id(key, n)
+                n += 1
+                number = element_number(key, n - 1)
+                sources = []
+                for j in range(ex.randint(2, 3)):
+                    explore = explores[ex.randrange(len(explores))]
+                    q = self.query(ex, explore, str(100_000_000_000 + number * 10 + j))
+                    queries[q["id"]] = q
+                    sources.append(q)
+                merge = self.merge_query(str(200_000_000_000 + number), eid, sources, ex)
+                merges[merge["id"]] = merge
+                title = V.title(ex, "Merged")
+                el = _element(key, eid, elements[0]["dashboard_layout_id"] if elements
+                              else str(element_number(key, 0) // 1000 * 10 + 1), "vis", title)
+                el.update(
+                    merge_result_id=merge["id"],
+                    result_maker_id=eid,
+                    result_maker={
+                        **_tmpl("ResultMakerWithIdVisConfigAndDynamicFields"),
+                        "id": eid,
+                        "dynamic_fields": None,
+                        "filterables": [
+                            {"model": q["model"], "view": q["view"],
+                             "name": s["name"], "listen": []}
+                            for q, s in zip(sources, merge["source_queries"], strict=True)
+                        ],
+                        "sorts": merge["sorts"],
+                        "merge_result_id": merge["id"],
+                        "total": False,
+                        "query_id": None,
+                        "sql_query_id": None,
+                        "query": None,
+                        "vis_config": merge["vis_config"],
+                    },
+                )
+                elements.append(el)
+                tab = len(cursor) - 1 if ex.random() < 0.5 else 0
+                el["dashboard_layout_id"] = str(int(el["dashboard_layout_id"]) + tab)
+                place(tab, eid, 12, 6)
+        # Listeners: tiles filtered by the dashboard's filters, wired by filter name.
+        for el in elements:
+            rm = el.get("result_maker")
+            if not filters or rm is None or ex.random() < 0.4:
+                continue
+            chosen = ex.sample(filters, ex.randint(1, len(filters)))
+            for fil in rm["filterables"]:
+                fil["listen"] = [
+                    {"dashboard_filter_name": f["name"],
+                     "field": f"{fil['view']}.{(f.get('dimension') or f['title']).split('.')[-1]}"
+                     .lower().replace(" ", "_")}
+                    for f in chosen
+                ]
+
+    def _look_filterable(self, look_id: str) -> dict[str, Any] | None:
+        """The query of a generated look (model and view for a look tile's filterable)."""
+        rec = self.store.seed_record("looks", look_id)
+        return None if rec is None else self.look_query(rec)
+
+    def look_query(self, rec: Record) -> dict[str, Any]:
+        """The query a generated look was created with."""
+        rng = V.rng_for(self.seed, "looks", rec.key)
+        return self.query(rng, rec.meta["explore"], rec.fields["query_id"])
+
+    def merge_query(
+        self, mid: str, eid: str, sources: list[dict[str, Any]], rng: Any
+    ) -> dict[str, Any]:
+        first = sources[0]
+        join = first["fields"][0].split(".", 1)[1]
+        return {
+            **_tmpl("MergeQuery"),
+            "column_limit": "50",
+            "dynamic_fields": None,
+            "id": mid,
+            "pivots": None,
+            "result_maker_id": eid,
+            "sorts": list(first.get("sorts") or []),
+            "source_queries": [
+                {
+                    **_tmpl("MergeQuerySourceQuery"),
+                    "merge_fields": [] if j == 0 else [
+                        {"field_name": f"{first['view']}.{join}",
+                         "source_field_name": f"{q['view']}.{join}"}],
+                    "name": q["view"].replace("_", " ").title(),
+                    "query_id": q["id"],
+                    "query_slug": q["slug"],
+                }
+                for j, q in enumerate(sources)
+            ],
+            "total": False,
+            "limit": rng.choice(("500", "5000")),
+            "vis_config": {"type": rng.choice(VIS_TYPES), "stacking": ""},
         }
-        d["dashboard_elements"] = elements
-        d["dashboard_filters"] = filters
-        d["dashboard_layouts"] = [layout]
 
     def query(self, rng: Any, explore: str, query_id: str) -> dict[str, Any]:
         model, view = self.explore_parts(explore)
@@ -355,7 +524,11 @@ class Renderer:
             "has_table_calculations": False,
         }
 
-    def result_maker(self, eid: str, query: dict[str, Any]) -> dict[str, Any]:
+    def result_maker(
+        self, eid: str, query: dict[str, Any], look: bool = False
+    ) -> dict[str, Any]:
+        """A tile's result maker as stored: its query and query_id are filled in at read time
+        (a look tile's follow the look's current query)."""
         return {
             **_tmpl("ResultMakerWithIdVisConfigAndDynamicFields"),
             "id": eid,
@@ -371,10 +544,10 @@ class Renderer:
             "sorts": query.get("sorts"),
             "merge_result_id": None,
             "total": False,
-            "query_id": query["id"],
+            "query_id": None,
             "sql_query_id": None,
-            "query": query,
-            "vis_config": query.get("vis_config"),
+            "query": None,
+            "vis_config": None if look else query.get("vis_config"),
         }
 
     # -- looks ----------------------------------------------------------------------------
@@ -394,8 +567,7 @@ class Renderer:
         d["url"] = f"/looks/{key}"
 
     def _heavy_looks(self, d: dict[str, Any], rec: Record) -> None:
-        rng = V.rng_for(self.seed, "looks", rec.key)
-        d["query"] = self.query(rng, rec.meta["explore"], d["query_id"])
+        d["query"] = self.store.query_dict(d.get("query_id"))
 
     # -- models and explores --------------------------------------------------------------
 
@@ -875,6 +1047,90 @@ class Renderer:
             "title_color": "#3A4245",
             "tile_title_alignment": "left",
         }
+
+
+TAB_LABELS = ("Overview", "Details", "Appendix")
+TAB_DESCRIPTIONS = (None, "The numbers behind the overview", "Definitions and raw data")
+_INTERVALS = {"1 hour": 3600, "15 minutes": 900, "5 minutes": 300, "1 day": 86400}
+
+
+def _element(key: str, eid: str, layout_id: str, etype: str, title: str | None) -> dict[str, Any]:
+    """A tile as stored, every writable property set (derived ones are filled in on read)."""
+    return {
+        **_tmpl("DashboardElement"),
+        "body_text": None,
+        "body_text_as_html": None,
+        "dashboard_id": key,
+        "dashboard_layout_id": layout_id,
+        "edit_uri": None,
+        "id": eid,
+        "look": None,
+        "look_id": None,
+        "lookml_link_id": None,
+        "merge_result_id": None,
+        "note_display": None,
+        "note_state": None,
+        "note_text": None,
+        "note_text_as_html": None,
+        "query": None,
+        "query_id": None,
+        "filter_id": None,
+        "refresh_interval": None,
+        "refresh_interval_to_i": None,
+        "result_maker": None,
+        "result_maker_id": None,
+        "subtitle_text": None,
+        "title": title,
+        "title_hidden": False,
+        "title_text": None,
+        "type": etype,
+        "alert_count": 0,
+        "rich_content_json": None,
+        "title_text_as_html": None,
+        "subtitle_text_as_html": None,
+        "extension_id": None,
+        "aria_description": None,
+        "certification_metadata": None,
+    }
+
+
+def _component(
+    eid: str, layout_id: str, row: int, col: int, width: int, height: int
+) -> dict[str, Any]:
+    return {
+        **_tmpl("DashboardLayoutComponent"),
+        "id": str(int(eid) * 10 + 1),
+        "dashboard_layout_id": layout_id,
+        "dashboard_element_id": eid,
+        "row": row,
+        "column": col,
+        "width": width,
+        "height": height,
+        "deleted": False,
+        "element_title": None,
+        "element_title_hidden": False,
+        "vis_type": None,
+        "granular_row": row * 10,
+        "granular_column": col * 10,
+        "granular_width": width * 10,
+        "granular_height": height * 10,
+    }
+
+
+def _html(text: str | None, inline: bool = False) -> str | None:
+    """Looker's *_as_html: the text's markdown rendered (headings, bold, paragraphs)."""
+    if not text:
+        return None if text is None else ""
+    out = []
+    for line in html.escape(text).split("\n"):
+        line = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", line)
+        if inline:
+            out.append(line)
+        elif m := re.match(r"(#{1,6}) (.*)", line):
+            out.append(f"<h{len(m.group(1))}>{m.group(2)}</h{len(m.group(1))}>")
+        elif line.strip():
+            out.append(f"<p>{line}</p>")
+    return ("<br>" if inline else "").join(out)
 
 
 def avatar_url(user_id: str) -> str:

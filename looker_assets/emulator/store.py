@@ -17,7 +17,7 @@ import msgspec
 
 from . import spec
 from . import values as V
-from .generate import API_USER_ID, Generator, Record
+from .generate import API_USER_ID, Generator, Record, element_number
 from .kinds import KIND_NAMES, KINDS
 from .render import Indexes, Renderer
 
@@ -81,6 +81,18 @@ class Store:
         self.query_cache: OrderedDict[Any, list[str]] = OrderedDict()
         self._last_now = 0.0
         self._max_ids: dict[str, int] = {}
+        # The generated records, never changed: what generated queries are derived from, so
+        # they outlive the objects that first used them (queries are never deleted).
+        self._seed = self._records
+        self._seed_keys = {k: tuple(v) for k, v in self._records.items()}
+        self._lookml_numbers = {
+            element_number(k, 0) // 1000: k for k in self._records["dashboards"] if "::" in k}
+        self._seed_lru: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._seed_lock = threading.Lock()
+        # Queries and merge queries created through the API (or taken over from generated
+        # content), by id; both are immutable.
+        self.queries: dict[str, dict[str, Any]] = {}
+        self.merge_queries: dict[str, dict[str, Any]] = {}
 
     # -- reading --------------------------------------------------------------------------
 
@@ -197,6 +209,8 @@ class Store:
     def objects(self, kind: str, schema: str | None = None) -> dict[str, dict[str, Any]]:
         """Every object of `kind`: as its detail endpoint returns it, or as rows of `schema`
         (a list operation's)."""
+        if kind in ("merge_queries", "queries"):
+            return self._merge_objects(kind)
         if kind not in KINDS:
             raise KeyError(f"unknown kind {kind!r}; expected one of {KIND_NAMES}")
         out: dict[str, dict[str, Any]] = {}
@@ -204,6 +218,94 @@ class Store:
             obj = self.detail_dict(kind, key) if schema is None else self.row(kind, key, schema)
             if obj is not None:
                 out[key] = obj
+        return out
+
+    # -- generated content: stable whatever was written since ------------------------------
+
+    def seed_keys(self, kind: str) -> tuple[str, ...]:
+        return self._seed_keys[kind]
+
+    def seed_record(self, kind: str, key: str | None) -> Record | None:
+        return None if key is None else self._seed[kind].get(key)
+
+    def seed_children(self, key: str) -> dict[str, Any]:
+        """A generated dashboard's children, queries and merge queries (memoised: they never
+        change; callers must not modify them)."""
+        with self._seed_lock:
+            hit = self._seed_lru.get(key)
+            if hit is not None:
+                self._seed_lru.move_to_end(key)
+                return hit
+        rec = self._seed["dashboards"].get(key)
+        if rec is None:
+            return {"elements": [], "filters": [], "layouts": [], "queries": {}, "merges": {}}
+        out = self.renderer.seed_children(rec)
+        with self._seed_lock:
+            self._seed_lru[key] = out
+            while len(self._seed_lru) > 64:
+                self._seed_lru.popitem(last=False)
+        return out
+
+    def _seed_dashboard_of(self, number: int) -> str | None:
+        """The generated dashboard whose tiles' numbers start at number * 1000."""
+        if number < 1_000_000:
+            return str(number)
+        return self._lookml_numbers.get(number)
+
+    def query_dict(self, query_id: str | None) -> dict[str, Any] | None:
+        """A query by id: created through the API, or one generated content uses (their ids
+        say where they come from: look queries, tile queries, merge source queries)."""
+        if not query_id:
+            return None
+        hit = self.queries.get(query_id)
+        if hit is not None:
+            return hit
+        if not query_id.isdigit():
+            return None
+        n = int(query_id)
+        if 500_000 <= n < 1_000_000:
+            rec = self._seed["looks"].get(str(n - 500_000))
+            return None if rec is None else self.renderer.look_query(rec)
+        if n >= 100_000_000_000:
+            number = (n - 100_000_000_000) // 10
+        elif n > 1_000_000:
+            number = n - 1_000_000
+        else:
+            return None
+        dash = self._seed_dashboard_of(number // 1000)
+        return None if dash is None else self.seed_children(dash)["queries"].get(query_id)
+
+    def merge_query_dict(self, merge_id: str | None) -> dict[str, Any] | None:
+        if not merge_id:
+            return None
+        hit = self.merge_queries.get(merge_id)
+        if hit is not None:
+            return hit
+        if not merge_id.isdigit() or int(merge_id) < 200_000_000_000:
+            return None
+        dash = self._seed_dashboard_of((int(merge_id) - 200_000_000_000) // 1000)
+        return None if dash is None else self.seed_children(dash)["merges"].get(merge_id)
+
+    def _merge_objects(self, kind: str) -> dict[str, dict[str, Any]]:
+        """The merge queries behind user-defined dashboards' tiles (trash included), or the
+        source queries of those: objects that have no list operation of their own."""
+        merges: dict[str, dict[str, Any]] = {}
+        for key in self._order["dashboards"]:
+            if "::" in key:
+                continue
+            dash = self.detail_dict("dashboards", key) or {}
+            for el in dash.get("dashboard_elements") or ():
+                merge = self.merge_query_dict(el.get("merge_result_id"))
+                if merge is not None:
+                    merges[merge["id"]] = merge
+        if kind == "merge_queries":
+            return merges
+        out: dict[str, dict[str, Any]] = {}
+        for merge in merges.values():
+            for source in merge.get("source_queries") or ():
+                query = self.query_dict(source.get("query_id"))
+                if query is not None:
+                    out[query["id"]] = query
         return out
 
     # -- sub-collections: edges that hang off one object ----------------------------------
@@ -385,6 +487,14 @@ class Store:
                     rec.fields[prop] = now
             if "deleted" in rec.fields:
                 rec.fields.update(deleted=False, deleted_at=None, deleter_id=None)
+            if kind == "dashboards":
+                # Not generated from the seed: its children and queries are stored from now on.
+                raw = self.renderer.seed_children(rec)
+                self.queries.update(raw["queries"])
+                self.merge_queries.update(raw["merges"])
+                rec.meta["children"] = {k: raw[k] for k in ("elements", "filters", "layouts")}
+            elif kind == "looks":
+                self.queries[rec.fields["query_id"]] = self.renderer.look_query(rec)
             new = dict(recs)
             new[key] = rec
             self._commit(kind, new)
