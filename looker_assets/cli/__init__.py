@@ -1,4 +1,5 @@
-"""`looker-assets`: the demo, syncs, the emulator, and reading the backup now and in the past.
+"""`looker-assets`: the demo, syncs, the emulator, reading the backup now and in the past,
+and restoring it.
 
 Each module adds its commands to the one Typer app in `common`; `--help` lists them in the
 order they are imported here.
@@ -7,9 +8,10 @@ order they are imported here.
 
 from looker_assets.cli.common import app
 from looker_assets.cli import run_commands, inspect_commands, history_commands
+from looker_assets.cli import restore_commands
 
 __all__ = ["app", "main"]
-_COMMAND_MODULES = (run_commands, inspect_commands, history_commands)
+_COMMAND_MODULES = (run_commands, inspect_commands, history_commands, restore_commands)
 
 
 def main() -> None:

@@ -1,0 +1,167 @@
+"""`looker-assets restore`: put backed-up objects back into Looker."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from looker_assets.cli.common import (
+    AtOption,
+    DbOption,
+    JsonOption,
+    app,
+    console,
+    content_type,
+    emit_json,
+    fail,
+    moment,
+    open_store,
+    say,
+)
+from looker_assets.restore import kinds as K
+from looker_assets.restore.engine import Request, Restore, RestoreError, Target
+
+ACTION_WORDS = {"update": "update in place", "undelete": "undelete", "create": "re-create",
+                "unchanged": "unchanged", "skipped": "cannot restore", "failed": "failed"}
+
+
+def _secrets(pairs: list[str] | None) -> dict[str, str]:
+    out = {}
+    for pair in pairs or []:
+        name, sep, var = pair.partition("=")
+        if not sep or not name or not var:
+            fail(f"--connection-secret takes NAME=ENV_VAR, not {pair!r}", 2)
+        out[name] = var
+    return out
+
+
+def _show_plan(targets: list[Target], title: str) -> None:
+    table = Table(title=title, title_justify="left")
+    for col in ("action", "type", "id", "name", "what changes / why"):
+        table.add_column(col, overflow="fold")
+    for t in targets:
+        name = (t.backup.get("title") or t.backup.get("name") or t.backup.get("label")
+                or t.backup.get("email") or "")
+        what = t.reason if t.action == "skipped" else ", ".join(t.changes[:8]) + (
+            f" (+{len(t.changes) - 8} more)" if len(t.changes) > 8 else "")
+        if t.pulls:
+            what = (what + "; " if what else "") + "pulls in " + ", ".join(t.pulls)
+        if t.pulled_by:
+            what = (what + "; " if what else "") + "needed by " + ", ".join(t.pulled_by[:3])
+        if t.matched_by != "id":
+            what = (what + "; " if what else "") + f"matched by {t.matched_by} to {t.live_id}"
+        table.add_row(ACTION_WORDS.get(t.action, t.action), t.kind.name, t.id, str(name),
+                      what or "", style={"skipped": "yellow", "unchanged": "dim"}.get(t.action))
+    console.print(table)
+
+
+@app.command(rich_help_panel="Restore")
+def restore(
+    type_name: Annotated[str | None, typer.Argument(
+        metavar="TYPE", help="Content type of the objects, e.g. dashboards.")] = None,
+    ids: Annotated[list[str] | None, typer.Argument(help="Backed-up ids.")] = None,
+    at: AtOption = None,
+    folder: Annotated[str | None, typer.Option(
+        help="Restore this folder and everything in it (subfolders, looks, dashboards).")]
+    = None,
+    deleted_since: Annotated[str | None, typer.Option(
+        metavar="WHEN", help="Restore everything deleted or trashed since WHEN, as it was "
+        "then.")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Show the plan; write nothing.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Write without asking.")] = False,
+    max_concurrency: Annotated[int, typer.Option(min=1, max=64, help="Writes in flight.")] = 8,
+    enable_schedules: Annotated[bool, typer.Option(
+        help="Re-create scheduled plans enabled when they were (default: disabled).")] = False,
+    connection_secret: Annotated[list[str] | None, typer.Option(
+        metavar="NAME=ENV_VAR", help="Password of connection NAME, read from ENV_VAR.")] = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Put backed-up objects back into Looker: update in place, undelete, or re-create.
+
+    Nothing is written without --yes (or a yes at the prompt). The plan shows each object's
+    action, what will change, and what it pulls in. Every written object is read back and
+    compared with the backup; a repeated restore writes nothing.
+    """
+    from looker_assets.looker.resource import LookerResource
+    from looker_assets.restore.selection import deleted_since as gone_since
+    from looker_assets.restore.selection import in_folder
+
+    with open_store(db) as store:
+        when = moment(store, at) if at else None
+        items: list[tuple[str, str]] = []
+        if type_name is not None:
+            ct = content_type(type_name)
+            if K.get(ct.name) is None:
+                fail(f"{ct.name} cannot be restored", 2)
+            if not ids:
+                fail(f"name the ids of the {ct.name} to restore", 2)
+            items += [(ct.name, i) for i in ids]
+        try:
+            if folder is not None:
+                items += in_folder(store, folder, when)
+            if deleted_since is not None:
+                since = moment(store, deleted_since, "--deleted-since")
+                when = when or since
+                items += gone_since(store, since)
+        except ValueError as exc:
+            fail(str(exc), 2)
+        if not items:
+            fail("nothing selected: name TYPE and ids, --folder or --deleted-since", 2)
+        items = list(dict.fromkeys(items))
+        client = LookerResource().get_client()
+        request = Request(items, at=when, dry_run=True, max_concurrency=max_concurrency,
+                          choice=K.Choice(enable_plans=enable_schedules,
+                                          connection_secrets=_secrets(connection_secret)))
+        try:
+            planned = Restore(store, client, request).run()
+        except RestoreError as exc:
+            fail(str(exc), 2)
+        writes = [t for t in planned if t.action in ("update", "undelete", "create")]
+        where = client.base_url
+        if not json_output:
+            _show_plan(planned, f"Restore into {where}" + (f" as of {when}" if when else ""))
+        go = not dry_run and bool(writes) and (yes or (
+            not json_output and sys.stdin.isatty()
+            and typer.confirm(f"Write {len(writes)} object(s) to {where}?")))
+        if go:
+            request.dry_run = False
+            restore_run = Restore(store, client, request,
+                                  progress=None if json_output else say)
+            planned = restore_run.run()
+        _report(planned, where, when, written=go, dry_run=dry_run or not go,
+                json_output=json_output, asked=not yes and bool(writes))
+
+
+def _report(targets: list[Target], where: str, when: str | None, written: bool, dry_run: bool,
+            json_output: bool, asked: bool) -> None:
+    failed = [t for t in targets if t.status == "failed"]
+    unverified = [t for t in targets if t.status == "done" and t.differs]
+    if json_output:
+        emit_json({"looker": where, "at": when, "written": written,
+                   "results": [t.result() for t in targets],
+                   "summary": {a: sum(1 for t in targets if t.result()["action"] == a)
+                               for a in ("update", "undelete", "create", "unchanged",
+                                         "skipped", "failed")}})
+    elif not written:
+        if dry_run and asked:
+            say("Nothing written: pass --yes to write these changes.")
+        else:
+            say("Nothing written.")
+    else:
+        for t in targets:
+            if t.status == "done":
+                new = f" (new id {t.live_id})" if t.live_id not in (None, t.id) else ""
+                state = "verified" if not t.differs else "differs: " + ", ".join(t.differs)
+                say(f"{ACTION_WORDS[t.action]:15} {t.kind.name} {t.id}{new}: {state}")
+            elif t.status == "failed":
+                say(f"failed          {t.kind.name} {t.id}: {t.error}")
+        done = sum(1 for t in targets if t.status == "done")
+        say(f"{done} written, {sum(1 for t in targets if t.status == 'unchanged')} unchanged, "
+            f"{sum(1 for t in targets if t.status == 'skipped')} skipped, {len(failed)} failed, "
+            f"{len(unverified)} not verified.")
+    if failed or unverified:
+        raise typer.Exit(1)
