@@ -11,6 +11,7 @@ from looker_assets.assets import CONTENT_ASSETS, IO_MANAGER_KEY
 from looker_assets.checks import CONTENT_CHECKS
 from looker_assets.io_manager import LookerContentIOManager
 from looker_assets.looker.resource import LookerResource
+from looker_assets.restore_job import looker_restore_job
 from looker_assets.retention_job import build_prune_schedule, looker_prune_job
 from looker_assets.schedules import build_daily_schedule
 from looker_assets.sensors import build_rerun_sensor
@@ -60,7 +61,7 @@ looker_sync_job = dg.define_asset_job(
 defs = dg.Definitions(
     assets=CONTENT_ASSETS,
     asset_checks=CONTENT_CHECKS,
-    jobs=[looker_sync_job, looker_prune_job],
+    jobs=[looker_sync_job, looker_prune_job, looker_restore_job],
     executor=_executor(),
     schedules=[build_daily_schedule(looker_sync_job), *build_prune_schedule()],
     sensors=[build_rerun_sensor(looker_sync_job)],

@@ -87,31 +87,17 @@ def restore(
     compared with the backup; a repeated restore writes nothing.
     """
     from looker_assets.looker.resource import LookerResource
-    from looker_assets.restore.selection import deleted_since as gone_since
-    from looker_assets.restore.selection import in_folder
+    from looker_assets.restore.selection import select
 
     with open_store(db) as store:
         when = moment(store, at) if at else None
-        items: list[tuple[str, str]] = []
-        if type_name is not None:
-            ct = content_type(type_name)
-            if K.get(ct.name) is None:
-                fail(f"{ct.name} cannot be restored", 2)
-            if not ids:
-                fail(f"name the ids of the {ct.name} to restore", 2)
-            items += [(ct.name, i) for i in ids]
+        since = moment(store, deleted_since, "--deleted-since") if deleted_since else None
+        when = when or since
         try:
-            if folder is not None:
-                items += in_folder(store, folder, when)
-            if deleted_since is not None:
-                since = moment(store, deleted_since, "--deleted-since")
-                when = when or since
-                items += gone_since(store, since)
+            items = select(store, content_type(type_name).name if type_name else None,
+                           ids or [], folder, since, when)
         except ValueError as exc:
             fail(str(exc), 2)
-        if not items:
-            fail("nothing selected: name TYPE and ids, --folder or --deleted-since", 2)
-        items = list(dict.fromkeys(items))
         client = LookerResource().get_client()
         request = Request(items, at=when, dry_run=True, max_concurrency=max_concurrency,
                           choice=K.Choice(enable_plans=enable_schedules,

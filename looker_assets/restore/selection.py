@@ -60,3 +60,24 @@ def deleted_since(store: ContentStore, since: str) -> list[tuple[str, str]]:
                     gone.add(row.id)
         items += [(kind.name, id_) for id_ in sorted(gone) if id_ in then]
     return items
+
+
+def select(store: ContentStore, type_name: str | None, ids: list[str], folder: str | None,
+           since: str | None, at: str | None) -> list[tuple[str, str]]:
+    """The (type, id) pairs a restore request names, in order, each once. ValueError: a
+    selection that names nothing or something that cannot be restored."""
+    items: list[tuple[str, str]] = []
+    if type_name is not None:
+        ct = content_types.get(type_name)
+        if K.get(ct.name) is None:
+            raise ValueError(f"{ct.name} cannot be restored")
+        if not ids:
+            raise ValueError(f"name the ids of the {ct.name} to restore")
+        items += [(ct.name, i) for i in ids]
+    if folder is not None:
+        items += in_folder(store, folder, at)
+    if since is not None:
+        items += deleted_since(store, since)
+    if not items:
+        raise ValueError("nothing selected: name a type and ids, a folder, or deleted since")
+    return list(dict.fromkeys(items))
