@@ -131,6 +131,7 @@ class Restore:
         self._live_cache: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._cache_lock = threading.Lock()
         self._cutoffs: dict[int, str | None] = {}
+        self._all: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         self.handlers: dict[str, Any] = {}
         from looker_assets.restore.handlers import HANDLERS
 
@@ -159,13 +160,17 @@ class Restore:
         the last version of each object gone since)."""
         ct = content_types.get(type_)
         with self.records.lock:
+            if type_ in self._all:
+                return self._all[type_]
             if self.request.at is None:
-                return [(row.id, codec.decode(row.content_data))
-                        for row in self.store.iter_items(ct.code, include_deleted=True)]
-            cutoff = self._cutoff(ct.code)
-            if cutoff is None:
-                return []
-            return [(v.id, v.decoded()) for v in versions_at(self.store, ct.code, cutoff)]
+                found = [(row.id, codec.decode(row.content_data))
+                         for row in self.store.iter_items(ct.code, include_deleted=True)]
+            else:
+                cutoff = self._cutoff(ct.code)
+                found = [] if cutoff is None else [
+                    (v.id, v.decoded()) for v in versions_at(self.store, ct.code, cutoff)]
+            self._all[type_] = found
+            return found
 
     # -- reading Looker --------------------------------------------------------------------
 
@@ -375,7 +380,7 @@ class Restore:
             elif target.changes or trashed_live != trashed_backup:
                 target.action = "update"
                 if trashed_live != trashed_backup:
-                    target.changes.append(f"{kind.trash} (to the trash)")
+                    target.changes.append(f"{kind.trash} (back to the trash)")
             else:
                 target.action = "unchanged"
         except (RestoreError, LookerError) as exc:
@@ -390,7 +395,9 @@ class Restore:
             for target in ordered:
                 target.status = "skipped" if target.action == "skipped" else "planned"
             return ordered
-        self.run_id, finished = self.records.open_run(self.request.fingerprint(), {
+        # A killed run of the same request is taken up again: what it finished plans as
+        # unchanged now, and what it created is found through the id map, never made twice.
+        self.run_id, _finished = self.records.open_run(self.request.fingerprint(), {
             "items": self.request.items, "at": self.request.at})
         levels: dict[tuple[int, int], list[Target]] = {}
         for target in ordered:
@@ -399,9 +406,7 @@ class Restore:
             batch = levels[level]
             todo = []
             for target in batch:
-                if finished.get(target.key) and target.action == "unchanged":
-                    target.status = "unchanged"
-                elif target.action == "skipped":
+                if target.action == "skipped":
                     target.status = "skipped"
                     self._record(target)
                 elif target.action == "unchanged":

@@ -92,14 +92,21 @@ class Plan(Plain):
     def fields(self, kind: K.Kind) -> frozenset[str]:
         return super().fields(kind) - {"user"}
 
-    def desired(self, t: Target) -> dict[str, Any]:
-        out = super().desired(t)
-        if "scheduled_plan_destination" in out:
+    # A destination's id and recipient are Looker's; the rest is what the plan delivers.
+    DESTINATION_OWN = ("id", "scheduled_plan_id", "looker_recipient")
+
+    def _destinations(self, out: dict[str, Any]) -> dict[str, Any]:
+        if out.get("scheduled_plan_destination") is not None:
             out["scheduled_plan_destination"] = [
-                {k: v for k, v in d.items() if k not in ("id", "scheduled_plan_id",
-                                                         "looker_recipient")}
-                for d in out["scheduled_plan_destination"] or []]
+                {k: v for k, v in d.items() if k not in self.DESTINATION_OWN}
+                for d in out["scheduled_plan_destination"]]
         return out
+
+    def desired(self, t: Target) -> dict[str, Any]:
+        return self._destinations(super().desired(t))
+
+    def current(self, t: Target) -> dict[str, Any]:
+        return self._destinations(super().current(t))
 
     def create_body(self, t: Target) -> dict[str, Any]:
         body = super().create_body(t)
@@ -109,7 +116,8 @@ class Plan(Plain):
 
     def diff(self, t: Target) -> list[str]:
         changes = super().diff(t)
-        if t.matched_by != "id" and not self.r.request.choice.enable_plans:
+        made_by_restore = t.action == "create" or t.matched_by == "id map"
+        if made_by_restore and not self.r.request.choice.enable_plans:
             changes = [c for c in changes if c != "enabled"]
         return changes
 
