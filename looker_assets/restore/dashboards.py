@@ -40,6 +40,12 @@ def _text(el: dict[str, Any]) -> bool:
     return el.get("type") == "text"
 
 
+def _shows_query(el: dict[str, Any]) -> bool:
+    """A query tile (not a look's or a merge's, whose queries are theirs)."""
+    return bool(el.get("query")) and not _text(el) and not el.get("look_id") \
+        and not el.get("merge_result_id")
+
+
 def dependencies(r: Restore, t: Target) -> list[tuple[str, str]]:
     """Looks its tiles link to; alerts set on its tiles (they go when a tile goes)."""
     deps = [("looks", str(el["look_id"])) for el in t.backup.get("dashboard_elements") or []
@@ -259,15 +265,17 @@ class Reconciler:
                         if self.write:
                             body = self.body(el)
                             patch = {k: body[k] for k in body if k in changed}
-                            if "query" in changed:
-                                patch["query_id"] = body["query_id"]
                             if "filter" in changed:
                                 patch["filter_id"] = body.get("filter_id")
-                            self._patch(f"/dashboard_elements/{lid}", patch)
+                            query = el.get("query") if "query" in changed else None
+                            self.r.send_with_query(self.t, "PATCH", f"/dashboard_elements/{lid}",
+                                                   patch, query)
                     continue
             self.ops.append(Op("dashboard_elements", "create", old, None))
             if self.write:
-                made = self._post("/dashboard_elements", self.body(el))
+                query = el.get("query") if _shows_query(el) else None
+                made = self.r.send_with_query(self.t, "POST", "/dashboard_elements",
+                                              self.body(el), query)
                 self.maps.elements[old] = str(made["id"])
                 self.r.remember_child("dashboard_elements", old, str(made["id"]))
         matched = set(self.maps.elements.values())
@@ -291,8 +299,6 @@ class Reconciler:
                                               (("look_id", "looks"),))["look_id"]
         elif el.get("merge_result_id"):
             body["merge_result_id"] = self.merge_id(str(el["merge_result_id"]))
-        elif el.get("query") and not _text(el):
-            body["query_id"] = self.query_id(el["query"])
         if el.get("filter_id") is not None:
             body["filter_id"] = self.maps.filters.get(str(el["filter_id"]))
         rm = el.get("result_maker")

@@ -31,6 +31,7 @@ from looker_assets.looker.errors import (
     LookerConnectionError,
     LookerError,
     LookerNotFound,
+    LookerResponseError,
     LookerRetryableError,
 )
 from looker_assets.looker.extract import ContentStream
@@ -205,7 +206,30 @@ class Restore:
             raise AssertionError(f"a dry run tried to write: {method} {path}")
         if target is not None:
             target.writes += 1
-        return self.client.write_json(method, path, body, params or None)
+        # A POST that failed may have landed: never re-sent blindly (only a 429 is). The
+        # object fails; the next restore, diffing against Looker, finds what did land.
+        return self.client.write_json(method, path, body, params or None,
+                                      resend=method != "POST")
+
+    def send_with_query(self, target: Target, method: str, path: str, body: dict[str, Any],
+                        query: dict[str, Any] | None,
+                        send: Callable[[dict[str, Any]], Any] | None = None) -> Any:
+        """Write `body` pointing at the backed-up query by its id: Looker never deletes a
+        query, so on the instance it came from the id still holds and no query need be made
+        (§1.7). Only where Looker does not know it (another instance) is it made again."""
+        from looker_assets.restore.handlers_base import query_form
+
+        send = send or (lambda b: self.write(target, method, path, b))
+        if query and query.get("id") is not None:
+            try:
+                return send({**body, "query_id": str(query["id"])})
+            except (LookerNotFound, LookerResponseError) as exc:
+                if exc.status not in (404, 422):
+                    raise
+        if query:
+            made = self.write(target, "POST", "/queries", query_form(query))
+            body = {**body, "query_id": str(made["id"])}
+        return send(body)
 
     def create(self, target: Target, path: str, body: dict[str, Any],
                landed: Callable[[], str | None] | None = None) -> dict[str, Any]:

@@ -33,21 +33,28 @@ class Look(Plain):
         out["query"] = query_form((t.live or {}).get("query"))
         return out
 
-    def _query_id(self, t: Target) -> str:
-        made = self.r.write(t, "POST", "/queries", query_form(t.backup.get("query")))
-        return str(made["id"])
-
-    def create_body(self, t: Target) -> dict[str, Any]:
-        body = super().create_body(t)
-        body.pop("query")
-        body["query_id"] = self._query_id(t)
-        return body
+    def apply(self, t: Target) -> None:
+        if t.action != "create":
+            return super().apply(t)
+        body = self.create_body(t)
+        body.pop("query", None)
+        # The create carries the query (by its id where Looker still knows it).
+        made = self.r.send_with_query(
+            t, "POST", "/looks", body, t.backup.get("query"),
+            send=lambda b: self.r.create(t, "/looks", b, landed=lambda: self.landed(t, b)))
+        self.r.remember(t, str(made["id"]))
+        if t.backup.get("deleted"):
+            self.r.write(t, "PATCH", self.path(t), {"deleted": True})
+        return None
 
     def update_body(self, t: Target) -> dict[str, Any]:
         body = super().update_body(t)
-        if body.pop("query", None) is not None or "query" in t.changes:
-            body["query_id"] = self._query_id(t)
+        body.pop("query", None)
         return body
+
+    def after_update(self, t: Target) -> None:
+        if "query" in t.changes:
+            self.r.send_with_query(t, "PATCH", self.path(t), {}, t.backup.get("query"))
 
 
 class Folder(Plain):
