@@ -17,6 +17,7 @@ from .fields import FieldsError, parse_fields, project
 from .generate import API_USER_ID
 from .kinds import KINDS, KindInfo, ListRoute
 from .listing import Lister, ParamError, page_bounds
+from .writes import OPERATIONS, READS, ApiError, Writer, clean_body
 
 if TYPE_CHECKING:
     from .auth import TokenStore
@@ -85,6 +86,7 @@ class Api:
         self.client_secret = client_secret
         self.base_url = base_url
         self.lister = Lister(store)
+        self.writer = Writer(store)
         self.static: dict[tuple[str, str], Route] = {}
         self.dynamic: list[tuple[re.Pattern[str], Route]] = []
         self.paths: dict[str, set[str]] = {}
@@ -118,6 +120,13 @@ class Api:
         self._add(Route("GET", f"{API}/user_attributes/{{user_attribute_id}}/group_values",
                         self.group_values))
         self._add(Route("GET", f"{API}/queries/{{query_id}}", self.query))
+        ops = spec.operations_by_id()
+        for op_id in READS:
+            method, path = ops[op_id]
+            self._add(Route(method, API + path, self._read_handler(op_id, path)))
+        for op_id in OPERATIONS:
+            method, path = ops[op_id]
+            self._add(Route(method, API + path, self._write_handler(op_id, method, path)))
         self._add(Route("GET", f"{API}/merge_queries/{{merge_query_id}}", self.merge_query))
 
     def resolve(self, method: str, path: str) -> tuple[Route | None, dict[str, str], str | None]:
@@ -238,6 +247,41 @@ class Api:
         """all_user_attribute_group_values."""
         return self._answer(req, "/user_attributes/{user_attribute_id}/group_values",
                             self.store.group_values(req.path_params["user_attribute_id"]))
+
+    def _read_handler(self, op_id: str, path: str) -> Handler:
+        read = READS[op_id]
+
+        def handler(req: Request) -> Reply:
+            return self._answer(req, path, read(self.store, req.path_params, req.query))
+
+        return handler
+
+    def _write_handler(self, op_id: str, method: str, path: str) -> Handler:
+        """A write operation: JSON body read as its schema says, the writer's rules applied,
+        the answer rendered as the op's response schema (and projected by `fields`)."""
+        op = spec.operation(method, path)
+        schema, is_array = spec.request_body(method, path)
+        status = spec.success_status(method, path)
+        template = API + path
+
+        def handler(req: Request) -> Reply:
+            try:
+                raw = _decode(req.body) if req.body.strip() else None
+            except msgspec.DecodeError:
+                return error(400, "The body is not valid JSON", req.method, template)
+            try:
+                body = clean_body(raw, schema, is_array)
+                result = self.writer.run(op_id, body, raw, req.path_params, req.query)
+            except ApiError as exc:
+                extra = {} if exc.errors is None else {"errors": exc.errors}
+                return error(exc.status, exc.message, req.method, template, **extra)
+            if result is None:
+                return Reply(status, b"", content_type="")
+            if op.accepts("fields"):
+                result = project(result, parse_fields(req.query.get("fields", "")))
+            return Reply(200, _encode(result), content=True)
+
+        return handler
 
     def query(self, req: Request) -> Reply:
         return self._answer(req, "/queries/{query_id}",

@@ -154,6 +154,10 @@ class Renderer:
         d = dict(top_template(kind))
         d.update(rec.fields)
         getattr(self, f"_top_{kind}")(d, rec)
+        # What a client wrote wins over what generated content derives for it.
+        for prop in rec.meta.get("written", ()):
+            if prop in rec.fields:
+                d[prop] = rec.fields[prop]
         return d
 
     def full(self, kind: str, rec: Record) -> dict[str, Any]:
@@ -764,14 +768,15 @@ class Renderer:
         meta = rec.meta
         f = rec.fields
         url = f"{spec.URL_HOST}/api/4.0/users/{key}"
-        email = {
+        created = meta.get("email_created") or V.ts(meta["created"])
+        email: dict[str, Any] | None = None if not f.get("email") else {
             **_tmpl("CredentialsEmail"),
-            "created_at": V.ts(meta["created"]),
+            "created_at": created,
             "email": f["email"],
-            "forced_password_reset_at_next_login": False,
+            "forced_password_reset_at_next_login": bool(meta.get("forced_reset")),
             "user_id": key,
             "is_disabled": False,
-            "logged_in_at": V.ts(meta["logged_in"]),
+            "logged_in_at": V.ts(meta["logged_in"]) if meta.get("logged_in") else None,
             "password_reset_url": None,
             "account_setup_url": None,
             "password_reset_url_expired": False,
@@ -780,7 +785,7 @@ class Renderer:
             "url": f"{url}/credentials_email",
             "user_url": url,
         }
-        if meta.get("nested_extra"):
+        if meta.get("nested_extra") and email is not None:
             email["mfa_enrolled_at"] = None  # a key the spec does not (yet) know
         api3 = []
         if key == API_USER_ID:
@@ -866,6 +871,8 @@ class Renderer:
         d["looks"] = looks
 
     def _top_boards(self, d: dict[str, Any], rec: Record) -> None:
+        if "board_sections" in rec.meta:
+            return  # a written board stores its section_order
         d["section_order"] = [
             self._section_id(rec.key, j) for j in range(len(rec.meta["sections"]))
         ]
@@ -874,61 +881,67 @@ class Renderer:
     def _section_id(board: str, j: int) -> str:
         return str(int(board) * 10 + j + 1) if board.isdigit() else f"{board}-{j + 1}"
 
-    def _heavy_boards(self, d: dict[str, Any], rec: Record) -> None:
+    def seed_sections(self, rec: Record) -> list[dict[str, Any]]:
+        """A generated board's sections and items as stored state (writable parts and ids)."""
         sections = []
-        for j, items in enumerate(rec.meta["sections"]):
+        for j, items in enumerate(rec.meta.get("sections", ())):
             sid = self._section_id(rec.key, j)
-            board_items = []
-            for n, (kind, cid) in enumerate(items):
-                content = self.store.record(kind, cid)
-                cf = content.fields if content else {}
-                board_items.append(
-                    {
-                        **_tmpl("BoardItem"),
-                        "content_created_by": self.user_name(cf.get("user_id")),
-                        "content_favorite_id": cf.get("content_favorite_id"),
-                        "content_metadata_id": cf.get("content_metadata_id"),
-                        "content_updated_at": cf.get("updated_at"),
-                        "custom_description": None,
-                        "custom_title": None,
-                        "custom_url": None,
-                        "dashboard_id": cid if kind == "dashboards" else None,
-                        "description": cf.get("description"),
-                        "favorite_count": cf.get("favorite_count"),
-                        "board_section_id": sid,
-                        "id": f"{sid}{n + 1:02d}",
-                        "image_url": f"/{kind}/{cid}.png",
-                        "location": None,
-                        "look_id": cid if kind == "looks" else None,
-                        "lookml_dashboard_id": None,
-                        "order": n,
-                        "title": cf.get("title"),
-                        "url": f"/{kind}/{cid}",
-                        "use_custom_description": False,
-                        "use_custom_title": False,
-                        "use_custom_url": False,
-                        "view_count": cf.get("view_count"),
-                        "custom_image_data_base64": None,
-                        "custom_image_url": None,
-                        "use_custom_image": False,
-                    }
-                )
-            ids = [it["id"] for it in board_items]
-            sections.append(
-                {
-                    **_tmpl("BoardSection"),
-                    "created_at": d.get("created_at"),
-                    "deleted_at": None,
-                    "description": None,
-                    "board_id": rec.key,
-                    "board_items": board_items,
-                    "id": sid,
-                    "item_order": ids,
-                    "visible_item_order": ids,
-                    "title": None if j == 0 else f"Section {j + 1}",
-                    "updated_at": d.get("updated_at"),
-                }
-            )
+            stored = [{
+                "id": f"{sid}{n + 1:02d}", "board_section_id": sid,
+                "dashboard_id": cid if kind == "dashboards" else None,
+                "look_id": cid if kind == "looks" else None, "lookml_dashboard_id": None,
+                "order": n, "custom_description": None, "custom_title": None,
+                "custom_url": None, "use_custom_description": False, "use_custom_title": False,
+                "use_custom_url": False, "use_custom_image": False, "custom_image_url": None,
+            } for n, (kind, cid) in enumerate(items)]
+            sections.append({
+                "id": sid, "board_id": rec.key, "title": None if j == 0 else f"Section {j + 1}",
+                "description": None, "created_at": rec.fields.get("created_at"),
+                "updated_at": rec.fields.get("updated_at"), "deleted_at": None,
+                "item_order": [it["id"] for it in stored], "items": stored,
+            })
+        return sections
+
+    def _board_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        kind, cid = next(((k, item[p]) for k, p in (("dashboards", "dashboard_id"),
+                                                     ("looks", "look_id"),
+                                                     ("dashboards", "lookml_dashboard_id"))
+                          if item.get(p)), ("dashboards", None))
+        content = self.store.record(kind, cid) if cid else None
+        cf = content.fields if content else {}
+        out = {**_tmpl("BoardItem"), **item}
+        out.update(
+            content_created_by=self.user_name(cf.get("user_id")),
+            content_favorite_id=cf.get("content_favorite_id"),
+            content_metadata_id=cf.get("content_metadata_id"),
+            content_updated_at=cf.get("updated_at"),
+            description=item.get("custom_description") if item.get("use_custom_description")
+            else cf.get("description"),
+            favorite_count=cf.get("favorite_count"),
+            image_url=f"/{kind}/{cid}.png",
+            location=None,
+            title=item.get("custom_title") if item.get("use_custom_title") else cf.get("title"),
+            url=item.get("custom_url") if item.get("use_custom_url") else f"/{kind}/{cid}",
+            view_count=cf.get("view_count"),
+            custom_image_data_base64=None,
+        )
+        return out
+
+    def _heavy_boards(self, d: dict[str, Any], rec: Record) -> None:
+        raw = rec.meta.get("board_sections")
+        sections = []
+        for sec in self.seed_sections(rec) if raw is None else raw:
+            by_id = {it["id"]: it for it in sec["items"]}
+            order = [i for i in sec["item_order"] if i in by_id]
+            order += [i for i in by_id if i not in order]
+            board_items = [self._board_item(by_id[i]) for i in order]
+            sections.append({
+                **_tmpl("BoardSection"),
+                **{k: v for k, v in sec.items() if k != "items"},
+                "board_items": board_items,
+                "item_order": list(sec["item_order"]),
+                "visible_item_order": order,
+            })
         d["board_sections"] = sections
 
     # -- schedules and alerts -------------------------------------------------------------
@@ -957,8 +970,9 @@ class Renderer:
             }
         else:
             d["user"] = None
-        dests = []
-        for j in range(rec.meta.get("n_dest", 1)):
+        stored = rec.meta.get("destinations")
+        dests = [dict(x) for x in stored] if stored is not None else []
+        for j in range(0 if stored is not None else rec.meta.get("n_dest", 1)):
             email = j < 2
             dests.append(
                 {
@@ -1012,7 +1026,7 @@ class Renderer:
         d["pdts_enabled"] = True
         d["named_driver_version_requested"] = None
         d["named_driver_version_actual"] = None
-        d["has_password"] = True
+        d["has_password"] = rec.meta.get("has_password", True)
         d["uses_oauth"] = False
         d["uses_key_pair_auth"] = False
         d["uses_instance_oauth"] = False

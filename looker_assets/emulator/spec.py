@@ -193,3 +193,52 @@ def template(schema: str) -> dict[str, Any]:
 def shared_template(schema: str) -> dict[str, Any]:
     """The cached template itself: callers must copy before changing it (`{**t, ...}`)."""
     return _template(schema)
+
+
+# --- write operations -------------------------------------------------------------------------
+
+
+@functools.cache
+def operations_by_id() -> dict[str, tuple[str, str]]:
+    """operationId -> (METHOD, path) for every operation in the spec."""
+    out: dict[str, tuple[str, str]] = {}
+    for path, methods in spec()["paths"].items():
+        for method, op in methods.items():
+            if isinstance(op, dict) and "operationId" in op:
+                out[op["operationId"]] = (method.upper(), path)
+    return out
+
+
+@functools.cache
+def request_body(method: str, path: str) -> tuple[str | None, bool]:
+    """(schema name of the operation's JSON body, whether the body is an array of it)."""
+    body = spec()["paths"][path][method.lower()].get("requestBody")
+    if not body:
+        return None, False
+    node = next(iter(body.get("content", {}).values()), {}).get("schema", {})
+    if node.get("type") == "array":
+        return ref_name(node.get("items", {})), True
+    return ref_name(node), False
+
+
+@functools.cache
+def success_status(method: str, path: str) -> int:
+    responses = spec()["paths"][path][method.lower()]["responses"]
+    return next((int(c) for c in ("200", "201", "204") if c in responses), 200)
+
+
+@functools.cache
+def read_only(schema: str) -> frozenset[str]:
+    return frozenset(p for p, n in schemas()[schema].get("properties", {}).items()
+                     if n.get("readOnly"))
+
+
+@functools.cache
+def writable(schema: str) -> tuple[str, ...]:
+    """Properties a client may send. A schema whose properties are all read-only is sent as
+    it is (the SDK generator keeps its read type): then every property counts as writable."""
+    props = properties(schema)
+    ro = read_only(schema)
+    if props and all(p in ro for p in props):
+        return props
+    return tuple(p for p in props if p not in ro)

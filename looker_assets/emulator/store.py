@@ -93,6 +93,14 @@ class Store:
         # content), by id; both are immutable.
         self.queries: dict[str, dict[str, Any]] = {}
         self.merge_queries: dict[str, dict[str, Any]] = {}
+        self._query_digests: dict[str, str] = {}
+        self._merge_digests: dict[str, str] = {}
+        self._client_ids: dict[str, str] = {}
+        # Write-side state beside the records: id counters, the owners of children created
+        # through the API, and access settings written to content metadata.
+        self._counters: dict[str, int] = {}
+        self.child_owner: dict[tuple[str, str], str] = {}
+        self._access: dict[str, dict[str, Any]] = {}
 
     # -- reading --------------------------------------------------------------------------
 
@@ -308,6 +316,101 @@ class Store:
                     out[query["id"]] = query
         return out
 
+    # -- write-side bookkeeping --------------------------------------------------------------
+
+    def now(self) -> str:
+        return self._now()
+
+    def new_key(self, kind: str) -> str:
+        return self._new_key(kind)
+
+    def next_id(self, name: str, base: int) -> int:
+        """The next number of a server-assigned id series (callers hold the lock)."""
+        n = self._counters.get(name, base) + 1
+        self._counters[name] = n
+        return n
+
+    def add_query(self, query: dict[str, Any], digest: str) -> None:
+        self.queries[query["id"]] = query
+        self._query_digests.setdefault(digest, query["id"])
+        if query.get("client_id"):
+            self._client_ids[query["client_id"]] = query["id"]
+
+    def query_by_content(self, digest: str) -> dict[str, Any] | None:
+        qid = self._query_digests.get(digest)
+        return None if qid is None else self.queries.get(qid)
+
+    def query_by_client_id(self, client_id: str) -> dict[str, Any] | None:
+        qid = self._client_ids.get(client_id)
+        return None if qid is None else self.queries.get(qid)
+
+    def add_merge_query(self, merge: dict[str, Any], digest: str) -> None:
+        self.merge_queries[merge["id"]] = merge
+        self._merge_digests.setdefault(digest, merge["id"])
+
+    def merge_by_content(self, digest: str) -> dict[str, Any] | None:
+        mid = self._merge_digests.get(digest)
+        return None if mid is None else self.merge_queries.get(mid)
+
+    def child_dashboard(self, ckind: str, cid: str) -> str | None:
+        """The dashboard a filter, layout, element or component id belongs to: from the
+        record of API-created children, else from the numbering of generated ones."""
+        owner = self.child_owner.get((ckind, cid))
+        if owner is not None or not cid.isdigit():
+            return owner
+        n = int(cid)
+        number = {"elements": n // 1000, "filters": n // 100, "layouts": n // 10,
+                  "components": n // 10_000}.get(ckind)
+        return None if number is None else self._seed_dashboard_of(number)
+
+    def child_board(self, what: str, xid: str) -> str | None:
+        """The board a section or item id belongs to (generated sections are board * 10 + j,
+        their items the section id followed by two digits)."""
+        owner = self.child_owner.get(("board_" + what, xid))
+        if owner is not None or not xid.isdigit():
+            return owner
+        section = xid if what == "sections" else xid[:-2]
+        return str((int(section) - 1) // 10) if section.isdigit() and int(section) > 0 else None
+
+    def result_maker_exists(self, rm_id: str) -> bool:
+        """Whether a result maker id names an existing tile's result maker."""
+        key = self.child_dashboard("elements", rm_id)
+        dash = self.detail_dict("dashboards", key) if key else None
+        return any(el.get("result_maker_id") == rm_id
+                   for el in (dash or {}).get("dashboard_elements") or ())
+
+    def set_access(self, cm_id: str, state: dict[str, Any]) -> None:
+        """Store a content metadata's inherits flag and own access entries."""
+        with self.lock:
+            self._access = {**self._access, cm_id: state}
+            self.generation += 1
+            self.cache.clear()
+            self.query_cache = OrderedDict()
+
+    def apply(self, changes: dict[str, dict[str, Record | None]]) -> None:
+        """Commit the records of one write (None: deleted), whatever kinds they touch."""
+        with self.lock:
+            records, order = dict(self._records), dict(self._order)
+            for kind, recs in changes.items():
+                if not recs:
+                    continue
+                new = dict(records[kind])
+                for key, rec in recs.items():
+                    if rec is None:
+                        new.pop(key, None)
+                    else:
+                        new[key] = rec
+                records[kind] = new
+                order[kind] = tuple(new)
+            self._records, self._order = records, order
+            self.generation += 1
+            self.renderer = Renderer(self, self.seed)
+            self.indexes = Indexes(self)
+            self._folder_bases = {}
+            self._columns = {}
+            self.query_cache = OrderedDict()
+            self.cache.clear()
+
     # -- sub-collections: edges that hang off one object ----------------------------------
 
     def role_users(self, role_id: str, direct_only: bool) -> list[str] | None:
@@ -328,9 +431,18 @@ class Store:
         if rec is None:
             return None
         hidden = bool(rec.fields.get("value_is_hidden"))
-        rng = V.rng_for(self.seed, "group-values", attribute_id)
-        groups = list(self._records["groups"])
-        chosen = rng.sample(groups, min(len(groups), rng.choice((0, 1, 2, 3))))
+        groups_now = self._records["groups"]
+        stored = rec.meta.get("group_values")
+        if stored is not None:
+            pairs = [(g, v) for g, v in stored if g in groups_now]
+        else:
+            # Drawn from the generated groups, so other groups' changes leave them be.
+            rng = V.rng_for(self.seed, "group-values", attribute_id)
+            groups = list(self._seed_keys["groups"])
+            chosen = rng.sample(groups, min(len(groups), rng.choice((0, 1, 2, 3))))
+            values_drawn = [rng.choice(("EMEA", "APAC", "42", "acme", "Ω")) for _ in chosen]
+            pairs = [(g, v) for g, v in zip(chosen, values_drawn, strict=True)
+                     if g in groups_now]
         values = [{
             **spec.shared_template("UserAttributeGroupValue"),
             "id": f"{attribute_id}-{group}",
@@ -339,8 +451,8 @@ class Store:
             "value_is_hidden": hidden,
             "rank": rank + 1,
             # Hidden values never come back from the API.
-            "value": None if hidden else rng.choice(("EMEA", "APAC", "42", "acme", "Ω")),
-        } for rank, group in enumerate(chosen)]
+            "value": None if hidden else value,
+        } for rank, (group, value) in enumerate(pairs)]
         return values
 
     def content_meta(self, cm_id: str) -> dict[str, Any] | None:
@@ -355,7 +467,9 @@ class Store:
         if kind == "folders":
             parent = self._records["folders"].get(rec.fields.get("parent_id") or "")
             parent_cm = parent.fields.get("content_metadata_id") if parent else None
-        own = parent_cm is None or V.rng_for(self.seed, "access", cm_id).random() < 0.25
+        state = self._access.get(cm_id)
+        own = parent_cm is None or (not state["inherits"] if state is not None else
+                                    V.rng_for(self.seed, "access", cm_id).random() < 0.25)
         return {
             **spec.shared_template("ContentMeta"),
             "id": cm_id,
@@ -380,8 +494,15 @@ class Store:
             return None
         if meta["inherits"]:
             return []
+        groups_now, users_now = self._records["groups"], self._records["users"]
+        state = self._access.get(cm_id)
+        if state is not None:
+            # Entries naming a group or user deleted since are gone, as in Looker.
+            return [e for e in state["entries"]
+                    if (e["group_id"] or e["user_id"]) in (groups_now if e["group_id"]
+                                                           else users_now)]
         rng = V.rng_for(self.seed, "access-entries", cm_id)
-        groups, users = list(self._records["groups"]), list(self._records["users"])
+        groups, users = list(self._seed_keys["groups"]), list(self._seed_keys["users"])
         entries = []
         for j in range(rng.randint(1, 3)):
             to_group = rng.random() < 0.7 or not users
@@ -393,7 +514,8 @@ class Store:
                 "group_id": rng.choice(groups) if to_group and groups else None,
                 "user_id": None if to_group and groups else rng.choice(users),
             })
-        return entries
+        return [e for e in entries if (e["group_id"] in groups_now if e["group_id"]
+                                       else e["user_id"] in users_now)]
 
     # -- mutating -------------------------------------------------------------------------
 
