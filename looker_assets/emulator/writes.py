@@ -2049,7 +2049,24 @@ def _user_roles(store: Store, uid: str, query: dict[str, str]) -> Any:
     return [r for r in (store.detail_dict("roles", x) for x in ids) if r is not None]
 
 
+def _folder_content(store: Store, fid: str, kind: str) -> Any:
+    if store.record("folders", fid) is None:
+        return None
+    # Live content only, as the folder's own `dashboards` and `looks` show it.
+    return [store.detail_dict(kind, k) for k in store.indexes.folder_content.get((kind, fid), ())]
+
+
+def _folder_children(store: Store, fid: str) -> Any:
+    if store.record("folders", fid) is None:
+        return None
+    return [store.detail_dict("folders", k) for k, r in store.records("folders").items()
+            if r.fields.get("parent_id") == fid]
+
+
 READS: dict[str, Callable[[Store, dict[str, str], dict[str, str]], Any]] = {
+    "folder_dashboards": lambda s, p, q: _folder_content(s, p["folder_id"], "dashboards"),
+    "folder_looks": lambda s, p, q: _folder_content(s, p["folder_id"], "looks"),
+    "folder_children": lambda s, p, q: _folder_children(s, p["folder_id"]),
     "dashboard_dashboard_elements":
         lambda s, p, q: _dash_children(s, p["dashboard_id"], "dashboard_elements"),
     "dashboard_dashboard_filters":
