@@ -9,14 +9,17 @@ The integer codes are stored in every row of the database forever: never renumbe
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
 class ListCall:
-    """One listing request (paged with limit/offset when `paged`)."""
+    """One listing request (paged with limit/offset when `paged`), or, with `objects_of`,
+    the objects of another content type."""
 
-    path: str
+    path: str = ""
     params: dict[str, str] = field(default_factory=dict)
     paged: bool = False
     # The listing yields refs: the values that fill the detail path template. `ref` maps a
@@ -39,14 +42,33 @@ class ListCall:
     # The listing takes an `id` filter, and its rows differ from the single-object endpoint's
     # form: an object the listing missed is re-read through it (see ContentStream.lookup).
     reread_by_id: bool = False
+    # No request of its own: the rows are the objects of the content type named here, as its
+    # own sync gets them (its listing; each object read from the store where that listing
+    # proves the stored copy current, else fetched), for refs that only live inside other
+    # objects (a merge query's source queries). `expand` and `ref` read those objects.
+    objects_of: str | None = None
 
 
 @dataclass(frozen=True)
 class Reference:
     """A key of the stored object that holds the id of an object of another type."""
 
+    # A key, or a dotted path through nested objects and lists
+    # (`dashboard_elements.merge_result_id`); a list of ids counts each.
     field: str
     target: str
+
+    def values(self, obj: Any) -> Iterator[Any]:
+        """The ids `field` holds in `obj` (None and missing keys skipped)."""
+        found = [obj]
+        for key in self.field.split("."):
+            found = [item.get(key) for value in found
+                     for item in (value if isinstance(value, list) else [value])
+                     if isinstance(item, dict)]
+        for value in found:
+            for one in value if isinstance(value, list) else [value]:
+                if one is not None:
+                    yield one
 
 
 @dataclass(frozen=True)
@@ -74,6 +96,10 @@ class ContentType:
     # Looker permissions the API user needs to see every object of the type (checked before
     # a sync; "administer" = an admin role).
     permissions: tuple[str, ...] = ()
+    # Objects never change once created and Looker never deletes them (queries, merge
+    # queries): the id is the version, so a stored object is never fetched again, and one the
+    # listing no longer reaches is kept, still current, without asking Looker.
+    immutable: bool = False
 
     @property
     def lookup_path(self) -> str:
@@ -98,6 +124,17 @@ CONTENT_METADATA_LISTING = (
              ref={"id": "content_metadata_id"}, optional_ref=True),
     ListCall("/boards/search", {"sorts": "id"}, paged=True, fields="content_metadata_id",
              ref={"id": "content_metadata_id"}, optional_ref=True),
+)
+
+
+# Every merged-results tile of a user-defined dashboard, active or in the trash, by its
+# merge_result_id: search rows cut down to that one key (a page of 500 dashboards is a few
+# KB). Tiles of other kinds have none and address nothing.
+MERGE_RESULT_LISTING = tuple(
+    ListCall("/dashboards/search", {**params, "sorts": "id"}, paged=True,
+             fields="dashboard_elements(merge_result_id)", expand="dashboard_elements",
+             ref={"id": "merge_result_id"}, optional_ref=True)
+    for params in ({}, {"deleted": "true"})
 )
 
 
@@ -139,7 +176,8 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
         updated_field="updated_at",
         description="User-defined and LookML dashboards with elements, filters and layouts "
         "(dashboard(id)), including Looker's trash.",
-        references=(Reference("folder_id", "folders"),),
+        references=(Reference("folder_id", "folders"),
+                    Reference("dashboard_elements.merge_result_id", "merge_queries")),
     ),
     ContentType(
         code=2,
@@ -377,6 +415,34 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
         description="Folder and board access: per content_metadata_id, the entries it sets "
         "itself (all_content_metadata_accesses: group or user, view or edit).",
     ),
+    ContentType(
+        code=23,
+        name="merge_queries",
+        permissions=("access_data", "see_user_dashboards"),
+        # A dashboard element carries only its merge_result_id; the definition is its own
+        # object. Immutable: an incremental sync costs the listing's pages, nothing more.
+        listing=MERGE_RESULT_LISTING,
+        detail="/merge_queries/{id}",
+        immutable=True,
+        name_field=None,
+        description="Merge queries behind the merged-results tiles of user-defined dashboards, "
+        "trash included (merge_query(id): source queries in order, merge fields); immutable, "
+        "each fetched once and kept.",
+        references=(Reference("source_queries.query_id", "queries"),),
+    ),
+    ContentType(
+        code=24,
+        name="queries",
+        permissions=("access_data",),
+        # Read out of the merge queries themselves: those already stored cost no request.
+        listing=(ListCall(objects_of="merge_queries", expand="source_queries",
+                          ref={"id": "query_id"}),),
+        detail="/queries/{id}",
+        immutable=True,
+        name_field=None,
+        description="Queries no stored object embeds: the source queries of merge queries "
+        "(query(id)); immutable, each fetched once and kept.",
+    ),
 )
 
 BY_NAME: dict[str, ContentType] = {ct.name: ct for ct in CONTENT_TYPES}
@@ -403,6 +469,14 @@ def _check_registry() -> None:
     assert len(set(names)) == len(names), "content type names must be unique"
     for ct in CONTENT_TYPES:
         assert ct.lookup_path
+        for call in ct.listing:
+            assert (call.objects_of is None) != (not call.path), \
+                f"{ct.name}: a listing has a path or reads another type's objects, not both"
+            if call.objects_of is not None:
+                assert call.objects_of in names and ct.detail is not None, \
+                    f"{ct.name}: objects_of names a known type, for a type with details"
+                # Its rows are objects, not listing rows: no version of its own to compare.
+                assert not call.versioned and not call.paged and call.fields is None
         for ref in ct.references:
             assert ref.target in names, f"{ct.name}.{ref.field} points at unknown {ref.target}"
 

@@ -13,13 +13,14 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import psutil
 
-from looker_assets.looker.extract import UNCHANGED, ContentStream, ResumePoint
+from looker_assets.content_types import ContentType
+from looker_assets.looker.extract import UNCHANGED, ContentStream, ResumePoint, StoredObjects
 from looker_assets.malloc_tuning import tune_allocator
 from looker_assets.storage import codec
 from looker_assets.storage.rows import make_row
@@ -127,6 +128,18 @@ def _version_check(store: ContentStore, code: int) -> Callable[[str, str], bool]
     return is_unchanged
 
 
+def _stored_objects(store: ContentStore) -> StoredObjects:
+    def stored(ct: ContentType) -> Iterator[tuple[str, str, Any]]:
+        """(id, version, object) of the type's stored objects that have a version."""
+        versions = store.versions(ct.code)
+        for item in store.iter_items(ct.code):
+            version = versions.get(item.id)
+            if version is not None:
+                yield item.id, version, codec.decode(item.content_data)
+
+    return stored
+
+
 def run_sync(
     stream: ContentStream,
     store: ContentStore,
@@ -166,6 +179,7 @@ def run_sync(
     stream.version_of = codec.version_digest
     if not full_refresh:
         stream.is_unchanged = _version_check(store, ct.code)
+        stream.stored_objects = _stored_objects(store)
 
     rows: list[Row] = []
     seen: list[str] = []
@@ -219,8 +233,11 @@ def run_sync(
                 if obj is not None:
                     result.kept += 1
                     result.objects += 1
-                    rows.append(make_row(ct, id_, obj))
-                    if len(rows) >= batch_size:
+                    if obj is UNCHANGED:
+                        seen.append(id_)
+                    else:
+                        rows.append(make_row(ct, id_, obj, stream.kept_version(id_)))
+                    if len(rows) >= batch_size or len(seen) >= batch_size * SEEN_BATCH_FACTOR:
                         flush()
             flush()
             state["completed_objects"] = result.resumed_after + result.objects

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from looker_assets.content_types import Reference
 from looker_assets.emulator import Faults, LookerEmulator
 from looker_assets.looker.resource import LookerResource
 from looker_assets_tests.postgres_cluster import PostgresCluster
@@ -41,8 +42,22 @@ PER_PARENT = {
 }
 
 
+# Content types reached only through ids that other objects hold: (the holders' type, where
+# the ids are, as a registry Reference's field, the detail path of one).
+REACHED_THROUGH = {
+    "merge_queries": ("dashboards", "dashboard_elements.merge_result_id", "/merge_queries/{}"),
+    "queries": ("merge_queries", "source_queries.query_id", "/queries/{}"),
+}
+
+
 def served(emu: LookerEmulator, name: str) -> dict[str, Any]:
-    """The objects of a content type as the backup should hold them, from the emulator."""
+    """The objects of a content type as the backup should hold them, from the emulator (for
+    an immutable type, those reachable now; a backup also keeps those reachable before)."""
+    if name in REACHED_THROUGH:
+        holders, where, path = REACHED_THROUGH[name]
+        ids = Reference(where, name)
+        return {str(i): emu.api_get(path.format(i))
+                for holder in served(emu, holders).values() for i in ids.values(holder)}
     if name in PER_PARENT:
         parents, field, path, query = PER_PARENT[name]
         ids = [key if field is None else obj.get(field)

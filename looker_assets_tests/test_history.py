@@ -37,8 +37,15 @@ def _canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, ensure_ascii=False)
 
 
-def _snapshot(emu: LookerEmulator) -> dict[str, dict[str, str]]:
-    return {name: {i: _canonical(o) for i, o in served(emu, name).items()} for name in NAMES}
+def _snapshot(emu: LookerEmulator, before: dict[str, dict[str, str]] | None = None,
+              ) -> dict[str, dict[str, str]]:
+    """The instance now; immutable types also keep what `before` held (Looker never deletes
+    a query or merge query that nothing reaches any more)."""
+    now = {name: {i: _canonical(o) for i, o in served(emu, name).items()} for name in NAMES}
+    for ct in content_types.CONTENT_TYPES:
+        if ct.immutable and before is not None:
+            now[ct.name] = {**before[ct.name], **now[ct.name]}
+    return now
 
 
 def _sync(emu: LookerEmulator, db: Path) -> dict[str, dict[str, Any]]:
@@ -94,7 +101,7 @@ def three_syncs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                 _damage(emu, round_)
             metadata.append(_sync(emu, db))
             moments.append(codec.now_utc())
-            snapshots.append(_snapshot(emu))
+            snapshots.append(_snapshot(emu, snapshots[-1] if snapshots else None))
     finally:
         emu.stop()
     return {"db": db, "moments": moments, "snapshots": snapshots, "metadata": metadata}

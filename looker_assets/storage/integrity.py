@@ -141,9 +141,8 @@ def dangling_references(store: ContentStore,
         if not isinstance(obj, dict):
             continue
         for ref in references:
-            value = obj.get(ref.field)
-            # A field holds one id, or a list of them (a group's parent_group_ids).
-            for one in value if isinstance(value, list) else [value]:
-                if one is not None and str(one) not in targets[ref.target]:
+            # One id, a list of them (a group's parent_group_ids), or ids in nested objects.
+            for one in ref.values(obj):
+                if str(one) not in targets[ref.target]:
                     yield DanglingReference(content_type.name, item.id, ref.field, ref.target,
                                             str(one))

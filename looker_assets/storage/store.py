@@ -6,6 +6,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,7 @@ def connect(location: str | Path) -> tuple[Backend, int | None]:
     try:
         prepare = _prepare_sqlite if isinstance(db, SqliteBackend) else _prepare_postgres
         upgraded_from = prepare(db)
+        _register_new_types(db)
     except StoreError:
         db.close()
         raise
@@ -216,6 +218,19 @@ def _refuse_newer(db: Backend, version: int) -> None:
             f"{db.location} has schema version {version}, newer than this looker_assets "
             f"({SCHEMA_VERSION}); upgrade looker_assets instead of opening it with an old one"
         )
+
+
+def _register_new_types(db: Backend) -> None:
+    """A content type added to the registry after the store was created gets its
+    content_types row, which every row of the type references. A store this process may only
+    read is left as it is (its readers need no such row)."""
+    known = {row[0] for row in db.execute("SELECT code FROM content_types")}
+    missing = [(ct.code, ct.name, ct.description) for ct in CONTENT_TYPES
+               if ct.code not in known]
+    if missing:
+        with suppress(*db.errors), db.write(SCHEMA_LOCK):
+            db.executemany("INSERT INTO content_types (code, name, description) "
+                           "VALUES (?, ?, ?) ON CONFLICT DO NOTHING", missing)
 
 
 def _create_schema(db: Backend) -> None:
