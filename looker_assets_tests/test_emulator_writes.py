@@ -159,6 +159,25 @@ def test_queries_are_deduplicated_and_immutable(sdk, http: Http, emu: LookerEmul
     assert status == 405  # queries cannot be changed
 
 
+def test_query_dedup_covers_generated_queries(http: Http, emu: LookerEmulator) -> None:
+    el = next(e for d in emu.objects("dashboards").values() for e in d["dashboard_elements"]
+              if e["query"] and e["query"]["filters"])
+    backup = {k: v for k, v in el["query"].items()
+              if k not in ("id", "slug", "client_id", "share_url", "expanded_share_url", "url",
+                           "can", "has_table_calculations")}
+    backup["filters"] = dict(reversed(list(backup["filters"].items())))
+    status, q = http("POST", "/queries", backup)
+    assert status == 200 and q["id"] == el["query_id"] and q == el["query"]
+    _error(*http("POST", "/queries", {**backup, "limit": "1",
+                                      "client_id": el["query"]["client_id"]}),
+           422, "already_exists", "client_id")
+    merge_id = next(e["merge_result_id"] for d in emu.objects("dashboards").values()
+                    for e in d["dashboard_elements"] if e["merge_result_id"])
+    _, merge = http("GET", f"/merge_queries/{merge_id}")
+    status, again = http("POST", "/merge_queries", {**merge, "id": None})
+    assert status == 200 and again["id"] == merge_id
+
+
 def test_merge_queries(http: Http, emu: LookerEmulator) -> None:
     model, view = _explore(emu)
     _, a = http("POST", "/queries", {"model": model, "view": view, "fields": [f"{view}.id"]})
@@ -388,6 +407,12 @@ def test_generated_dashboard_children_are_writable(sdk, emu: LookerEmulator) -> 
         "Renamed tile"
     assert after["dashboard_filters"] == d["dashboard_filters"]
     assert after["updated_at"] > (d["updated_at"] or "")
+    for e in after["dashboard_elements"]:  # a tile's own GET answers what the dashboard shows
+        assert json.loads(sdk.get(f"/dashboard_elements/{e['id']}", structure=str)) == e
+    lay = after["dashboard_layouts"][0]
+    assert json.loads(sdk.get(f"/dashboard_layouts/{lay['id']}", structure=str)) == lay
+    assert json.loads(sdk.get(f"/dashboard_layout_components/{comp['id']}", structure=str)) \
+        == comps[comp["id"]]
 
 
 def test_alerts_on_deleted_elements_are_left_behind(sdk, http: Http, emu: LookerEmulator) -> None:
@@ -771,3 +796,13 @@ def test_many_concurrent_writes_keep_every_edge(emu: LookerEmulator) -> None:
         assert set(pool.map(add, users)) == {200}
     members = {k for k, u in emu.objects("users").items() if group["id"] in u["group_ids"]}
     assert members == set(users)
+
+
+def test_python_side_api_helper(emu: LookerEmulator) -> None:
+    status, d = emu.api("PATCH", "/dashboards/3", {"deleted": True})
+    assert status == 200 and d["deleted"] is True
+    assert emu.objects("dashboards")["3"]["deleted"] is True
+    status, err = emu.api("POST", "/folders", {"name": "x"})
+    assert status == 422 and err["errors"][0]["code"] == "missing"
+    assert emu.api("DELETE", "/dashboards/3") == (204, None)
+    assert emu.api("GET", "/dashboards/3")[0] == 404

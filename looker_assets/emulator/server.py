@@ -241,6 +241,19 @@ class LookerEmulator:
                                                   None))
         return msgspec.json.decode(reply.body) if reply.status == 200 else None
 
+    def api(self, method: str, path: str, body: Any = None, **query: str) -> tuple[int, Any]:
+        """Any API call, writes included, without HTTP, auth or faults: (status, decoded body
+        or None). For tests that damage content the way a user would, e.g.
+        `emu.api("PATCH", "/dashboards/5", {"deleted": True})`."""
+        method = method.upper()
+        route, params, _ = self._api.resolve(method, API + path)
+        if route is None:
+            raise KeyError(f"no route {method} {path}")
+        raw = b"" if body is None else msgspec.json.encode(body)
+        reply = self._api.dispatch(route, Request(method, API + path, dict(query), params, raw,
+                                                  None))
+        return reply.status, (msgspec.json.decode(reply.body) if reply.body else None)
+
     def update(self, kind: str, id: str) -> None:
         self._store.update(kind, id)
 
