@@ -95,6 +95,8 @@ class Target:
 
 
 def _label(obj: dict[str, Any]) -> str | None:
+    if not isinstance(obj, dict):
+        return None  # per-parent lists (role users, group values, access entries)
     for key in ("title", "name", "label", "email", "display_name"):
         value = obj.get(key)
         if isinstance(value, str) and value:

@@ -63,6 +63,11 @@ class Folder(Plain):
     FIXED = ("is_shared_root", "is_users_root", "is_embed_shared_root", "is_embed_users_root",
              "is_personal")
 
+    def dependencies(self, t: Target) -> list[tuple[str, str]]:
+        from looker_assets.restore.edges import access_dependencies
+
+        return access_dependencies(t)  # its access (inherits, entries), when gone with it
+
     def cannot_create(self, t: Target) -> str | None:
         fixed = [f for f in self.FIXED if t.backup.get(f)]
         if fixed:
