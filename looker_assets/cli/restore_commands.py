@@ -22,7 +22,7 @@ from looker_assets.cli.common import (
     say,
 )
 from looker_assets.restore import kinds as K
-from looker_assets.restore.engine import Request, Restore, RestoreError, Target
+from looker_assets.restore.engine import Request, Restore, RestoreError, Target, label
 
 ACTION_WORDS = {"update": "update in place", "undelete": "undelete", "create": "re-create",
                 "unchanged": "unchanged", "skipped": "cannot restore", "failed": "failed"}
@@ -43,10 +43,11 @@ def _show_plan(targets: list[Target], title: str) -> None:
     for col in ("action", "type", "id", "name", "what changes / why"):
         table.add_column(col, overflow="fold")
     for t in targets:
-        name = (t.backup.get("title") or t.backup.get("name") or t.backup.get("label")
-                or t.backup.get("email") or "")
-        what = t.reason if t.action == "skipped" else ", ".join(t.changes[:8]) + (
+        name = label(t.backup) or ""
+        what = ", ".join(t.changes[:8]) + (
             f" (+{len(t.changes) - 8} more)" if len(t.changes) > 8 else "")
+        if t.reason:
+            what = t.reason + ("; " + what if what else "")
         if t.pulls:
             what = (what + "; " if what else "") + "pulls in " + ", ".join(t.pulls)
         if t.pulled_by:

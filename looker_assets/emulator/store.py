@@ -111,7 +111,11 @@ class Store:
         self._columns: dict[tuple[str, str], dict[str, Any]] = {}
         self.query_cache: OrderedDict[Any, list[str]] = OrderedDict()
         self._last_now = 0.0
-        self._max_ids: dict[str, int] = {}
+        # The highest id each kind ever had: Looker never gives a deleted object's id to a new
+        # one, even when the deleted one had the highest id.
+        self._max_ids: dict[str, int] = {
+            kind: max((int(k) for k in recs if k.isdigit()), default=0)
+            for kind, recs in self._records.items()}
         # The generated records, never changed: what generated queries are derived from, so
         # they outlive the objects that first used them (queries are never deleted).
         self._seed = self._records

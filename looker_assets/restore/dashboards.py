@@ -326,8 +326,8 @@ class Reconciler:
         sources = []
         for source in merge.get("source_queries") or []:
             query = self.r.get_or_none(f"/queries/{quote(str(source.get('query_id')), safe='')}")
-            if query is None and "merge_source_queries" in _types():
-                query = self.r.backup_of("merge_source_queries", str(source.get("query_id")))
+            if query is None and "queries" in _types():
+                query = self.r.backup_of("queries", str(source.get("query_id")))
             qid = self.query_id(query) if query else str(source.get("query_id"))
             sources.append({**{k: v for k, v in source.items() if k != "query_slug"},
                             "query_id": qid})

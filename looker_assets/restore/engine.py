@@ -78,7 +78,7 @@ class Target:
 
     @property
     def label(self) -> str:
-        name = _label(self.backup)
+        name = label(self.backup)
         return f"{self.kind.name} {self.id}" + (f" ({name!r})" if name else "")
 
     def result(self) -> dict[str, Any]:
@@ -88,13 +88,14 @@ class Target:
         return {"type": self.kind.name, "id": self.id, "action": action,
                 "new_id": self.live_id if self.live_id is not None else self.id,
                 "error": self.error or (self.reason if action == "skipped" else None),
+                "note": self.reason if action != "skipped" else None,
                 "requested": self.requested, "pulled_by": self.pulled_by,
                 "matched_by": self.matched_by, "changes": self.changes,
                 "verified": self.status == "done" and not self.differs,
                 "differs": self.differs}
 
 
-def _label(obj: dict[str, Any]) -> str | None:
+def label(obj: dict[str, Any]) -> str | None:
     if not isinstance(obj, dict):
         return None  # per-parent lists (role users, group values, access entries)
     for key in ("title", "name", "label", "email", "display_name"):
@@ -306,7 +307,7 @@ class Restore:
         if self.request.dry_run and (type_, old) in self.targets:
             return f"<new {type_} {old}>"
         backed = self.backup_of(type_, old) if type_ in K.KINDS else None
-        what = f"{type_} {old}" + (f" ({_label(backed)!r})" if backed and _label(backed)
+        what = f"{type_} {old}" + (f" ({label(backed)!r})" if backed and label(backed)
                                    else "")
         raise RestoreError(f"{name} refers to {what}, which is neither live in Looker nor "
                            f"restored with it")

@@ -74,7 +74,12 @@ class Plain:
 
     def desired(self, t: Target) -> dict[str, Any]:
         """The backup's writable fields, references rewritten to live ids."""
-        return self.r.map_refs(t, pick(t.backup, self.fields(t.kind)))
+        want = pick(t.backup, self.fields(t.kind))
+        if "user_id" in want and want["user_id"] is None:
+            # No owner (deleted long ago) cannot be written back: Looker makes the user who
+            # creates an object its owner, and an owner is never set to none.
+            del want["user_id"]
+        return self.r.map_refs(t, want)
 
     def current(self, t: Target) -> dict[str, Any]:
         return pick(t.live or {}, self.fields(t.kind))
