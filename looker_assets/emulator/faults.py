@@ -37,6 +37,9 @@ class Faults:
     retry_after_s: int = 1
     outage_after: int | None = None
     malformed_every: int | None = None
+    # Every Nth write (POST/PUT/PATCH/DELETE) is carried out, then its answer is lost (a 504
+    # from a gateway): what a client that re-sends a create blindly turns into a duplicate.
+    lost_response_every: int | None = None
     only_paths: str | None = None
     seed: int = 0
     _state: _FaultState = field(init=False, repr=False, compare=False)
@@ -85,6 +88,10 @@ class Faults:
         """For a successful content response: which broken body to send instead, if any."""
         return self._state.malformed_variant(path)
 
+    def response_lost(self, method: str, path: str) -> bool:
+        """For a write just carried out: whether its answer is lost on the way back."""
+        return self._state.response_lost(method, path)
+
 
 class _FaultState:
     """Counters and RNG behind one configuration of a `Faults`."""
@@ -95,6 +102,7 @@ class _FaultState:
         self.rng = random.Random(cfg.seed)
         self.count = 0
         self.content_count = 0
+        self.write_count = 0
         self.pattern = re.compile(cfg.only_paths) if cfg.only_paths else None
         rps = cfg.rate_limit_rps
         self.bucket_capacity = max(1.0, float(rps)) if rps else 0.0
@@ -136,6 +144,14 @@ class _FaultState:
                 status = self.rng.choice(ERROR_STATUSES)
                 return delay, FaultAction(status, _REASONS[status])
         return delay, None
+
+    def response_lost(self, method: str, path: str) -> bool:
+        every = self.cfg.lost_response_every
+        if not every or method in ("GET", "HEAD") or not self.applies_to(path):
+            return False
+        with self.lock:
+            self.write_count += 1
+            return self.write_count % int(every) == 0
 
     def malformed_variant(self, path: str) -> str | None:
         every = self.cfg.malformed_every

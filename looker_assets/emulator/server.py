@@ -317,6 +317,8 @@ class LookerEmulator:
         if route.auth and not self._tokens.valid(token):
             return error(401, "Requires authentication.", method, template), template, login
         reply = self._api.dispatch(route, Request(method, path, query, path_params, body, token))
+        if not login and faults.response_lost(method, path):
+            return error(504, "Gateway Timeout", method, template), template, login
         if reply.content and reply.status == 200 and not login:
             variant = faults.malformed_variant(path)
             if variant is not None:

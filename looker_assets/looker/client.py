@@ -176,7 +176,10 @@ class LookerClient:
             read=0,
             status=self.config.transport_retries,
             status_forcelist=(502, 503, 504),
-            allowed_methods=None,
+            # Every method but POST: a POST that got a 502-504 may have been carried out, and
+            # sent again it would make a second object (connect errors, where nothing was
+            # sent, are retried for every method).
+            allowed_methods=frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"}),
             backoff_factor=0.3,
             # Retry-After (and so 429, which is not in the forcelist) is the application
             # layer's: bounded there, seen by the counters and the adaptive concurrency, and

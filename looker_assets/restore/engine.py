@@ -91,7 +91,8 @@ class Target:
                 "note": self.reason if action != "skipped" else None,
                 "requested": self.requested, "pulled_by": self.pulled_by,
                 "matched_by": self.matched_by, "changes": self.changes,
-                "verified": self.status == "done" and not self.differs,
+                # Written and read back equal, or found equal without a write.
+                "verified": self.status in ("done", "unchanged") and not self.differs,
                 "differs": self.differs}
 
 
@@ -132,6 +133,7 @@ class Restore:
         self.records = Records(store, client.base_url)
         self.targets: dict[tuple[str, str], Target] = {}
         self.run_id: str | None = None
+        self.interrupted: set[tuple[str, str]] = set()
         self._live_cache: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._cache_lock = threading.Lock()
         self._cutoffs: dict[int, str | None] = {}
@@ -211,8 +213,13 @@ class Restore:
             target.writes += 1
         # A POST that failed may have landed: never re-sent blindly (only a 429 is). The
         # object fails; the next restore, diffing against Looker, finds what did land.
-        return self.client.write_json(method, path, body, params or None,
-                                      resend=method != "POST")
+        try:
+            return self.client.write_json(method, path, body, params or None,
+                                          resend=method != "POST")
+        except LookerNotFound:
+            if method == "DELETE":
+                return None  # gone already (a retried delete whose first answer was lost)
+            raise
 
     def send_with_query(self, target: Target, method: str, path: str, body: dict[str, Any],
                         query: dict[str, Any] | None,
@@ -238,6 +245,11 @@ class Restore:
                landed: Callable[[], str | None] | None = None) -> dict[str, Any]:
         """POST a new object. A create that timed out or met a 5xx may have landed: look for
         it (`landed`) before sending it again, so a retry never makes two."""
+        if self.run_id is not None:
+            # Said before the POST: if the process dies before the answer, the next run of
+            # this request looks for the object instead of making a second one.
+            self.records.record(self.run_id, target.kind.name, target.id, target.action,
+                                "creating", None, None)
         for attempt in range(3):
             try:
                 target.writes += 1
@@ -417,15 +429,19 @@ class Restore:
 
     def run(self) -> list[Target]:
         """Plan, then (unless a dry run) write level by level and verify."""
+        if not self.request.dry_run:
+            # A killed run of the same request is taken up again: what it finished plans as
+            # unchanged now, what it created is found through the id map, and a create it
+            # sent without learning the answer is looked for before being sent again.
+            self.run_id, left = self.records.open_run(self.request.fingerprint(), {
+                "items": self.request.items, "at": self.request.at})
+            self.interrupted = {key for key, status in left.items() if status == "creating"}
         ordered = self.plan()
         if self.request.dry_run:
             for target in ordered:
                 target.status = "skipped" if target.action == "skipped" else "planned"
             return ordered
-        # A killed run of the same request is taken up again: what it finished plans as
-        # unchanged now, and what it created is found through the id map, never made twice.
-        self.run_id, _finished = self.records.open_run(self.request.fingerprint(), {
-            "items": self.request.items, "at": self.request.at})
+        assert self.run_id is not None
         levels: dict[tuple[int, int], list[Target]] = {}
         for target in ordered:
             levels.setdefault(self._order(target)[:2], []).append(target)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from looker_assets.restore import kinds as K
+from looker_assets.restore.engine import RestoreError
 from looker_assets.restore.fields import pick, writable
 
 if TYPE_CHECKING:
@@ -65,6 +66,16 @@ class Plain:
                 live = self.r.live(name, found)
                 if live is not None:
                     return found, live, "name"
+        if t.key in self.r.interrupted:
+            # A killed restore sent this create and never heard back: did it land?
+            try:
+                found = self.landed(t, self.desired(t))
+            except RestoreError:
+                found = None
+            live = self.r.live(name, found) if found is not None else None
+            if live is not None:
+                self.r.remember(t, found)
+                return found, live, "interrupted create"
         return None, None, "id"
 
     def cannot_create(self, t: Target) -> str | None:

@@ -52,7 +52,6 @@ CREATE TABLE IF NOT EXISTS restore_id_map (
 );
 """
 _WORDS = {"sqlite": {"text": "TEXT"}, "postgresql": {"text": 'TEXT COLLATE "C"'}}
-FINISHED = ("done", "unchanged")
 
 
 class Records:
@@ -97,7 +96,8 @@ class Records:
     def open_run(self, fingerprint: str, request: dict[str, Any]) -> tuple[str, dict[
             tuple[str, str], str]]:
         """The unfinished run of the same request (a killed restore, re-run) or a new one; and
-        (type, id) -> status of the objects it already finished."""
+        (type, id) -> the status it left each object in ("creating": a create was sent and
+        may have landed unrecorded)."""
         with self.lock:
             row = self.db.execute(
                 "SELECT run_id FROM restore_runs WHERE fingerprint = ? AND source = ? AND "
@@ -105,10 +105,10 @@ class Records:
                 (fingerprint, self.source)).fetchone()
             if row is not None:
                 run_id = row[0]
-                done = {(t, i): s for t, i, s in self.db.execute(
+                left = {(t, i): s for t, i, s in self.db.execute(
                     "SELECT content_type, id, status FROM restore_items WHERE run_id = ?",
-                    (run_id,)) if s in FINISHED}
-                return run_id, done
+                    (run_id,))}
+                return run_id, left
             run_id = uuid.uuid4().hex[:12]
             with self.db.write():
                 self.db.execute(

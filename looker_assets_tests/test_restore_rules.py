@@ -1,0 +1,297 @@
+"""The restore's safety rules, each through a real entry point (the CLI, the engine, Dagster's
+job) against the emulator over HTTP:
+- a create whose answer is lost is found, never sent twice;
+- a killed restore, re-run, finishes without duplicates and takes up the same run;
+- a refused object (a 422) is recorded with Looker's error and the rest goes on, exit 1;
+- built-ins, LookML dashboards and git-defined types are never written, and say why;
+- a connection is created only with its password from a named environment variable, which
+  never reaches the output or the store;
+- scheduled plans come back disabled unless the operator asks;
+- looker_restore_job is a dry run by default and keeps the results in the run's metadata;
+- the restore's records work the same on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+from typer.testing import CliRunner
+
+from looker_assets.assets import CONTENT_ASSETS, IO_MANAGER_KEY
+from looker_assets.cli import app
+from looker_assets.emulator import Faults, LookerEmulator
+from looker_assets.io_manager import LookerContentIOManager
+from looker_assets.looker.client import ClientConfig, LookerClient
+from looker_assets.restore.engine import Request, Restore
+from looker_assets.storage import codec
+from looker_assets.storage.store import ContentStore
+from looker_assets_tests.conftest import PARTITION, REPO, looker_resource
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+TYPES = frozenset({"dashboards", "looks", "folders", "users", "roles", "permission_sets",
+                   "connections", "scheduled_plans", "explores", "lookml_models"})
+
+
+def _sync(emu: LookerEmulator, location: str) -> str:
+    result = dg.materialize(
+        [a for a in CONTENT_ASSETS if a.key.path[-1] in TYPES], partition_key=PARTITION,
+        resources={"looker": looker_resource(emu, max_concurrency=4),
+                   IO_MANAGER_KEY: LookerContentIOManager(path=location)}, run_config=QUIET)
+    assert result.success
+    return codec.now_utc()
+
+
+def _client(emu: LookerEmulator) -> LookerClient:
+    return LookerClient(ClientConfig(base_url=emu.url, client_id=emu.client_id,
+                                     client_secret=emu.client_secret, verify_ssl=False))
+
+
+def _env(emu: LookerEmulator, db: str) -> dict[str, str]:
+    return {**emu.looker_env(), "LOOKER_ASSETS_DB": db, "LOOKERSDK_VERIFY_SSL": "false"}
+
+
+def _cli(emu: LookerEmulator, db: str, *args: str, code: int = 0,
+         extra_env: dict[str, str] | None = None) -> dict[str, Any]:
+    env = {**_env(emu, db), **(extra_env or {})}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        result = CliRunner().invoke(app, ["restore", *args, "--json"])
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    assert result.exit_code == code, result.output
+    return json.loads(result.stdout)
+
+
+def _writes(emu: LookerEmulator) -> int:
+    return sum(n for (method, template), n in emu.stats.by_route.items()
+               if method in WRITES and not template.endswith("/login"))
+
+
+def _by_key(doc: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(r["type"], r["id"]): r for r in doc["results"]}
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[tuple[LookerEmulator, str, LookerClient]]:
+    emu = LookerEmulator(scale=300, seed=11, faults=Faults()).start("127.0.0.1", 0)
+    try:
+        yield emu, str(tmp_path / "backup.sqlite"), _client(emu)
+    finally:
+        emu.stop()
+
+
+def _user_looks(emu: LookerEmulator) -> list[str]:
+    return [k for k, lk in emu.objects("looks").items() if not lk.get("deleted")
+            and lk.get("user_id")]
+
+
+def test_a_create_whose_answer_is_lost_is_found_not_sent_again(world: Any) -> None:
+    emu, db, api = world
+    at = _sync(emu, db)
+    look_id = _user_looks(emu)[0]
+    look = api.get_json(f"/looks/{look_id}")
+    api.write_json("DELETE", f"/looks/{look_id}")
+    emu.faults = Faults(lost_response_every=1, only_paths=r"/looks$")
+    emu.reset_stats()
+    doc = _cli(emu, db, "looks", look_id, "--at", at, "--yes")
+    emu.faults = Faults()
+    result = _by_key(doc)[("looks", look_id)]
+    assert result["action"] == "create" and result["verified"], result
+    # One POST: it landed, its answer was lost, and the restore found it instead of resending.
+    assert emu.stats.route("POST", "/looks") == 1
+    same = [k for k, lk in emu.objects("looks").items() if lk["title"] == look["title"]
+            and lk.get("folder_id") == look.get("folder_id")]
+    assert same == [result["new_id"]]
+
+
+def test_a_killed_restore_resumes_without_duplicates(world: Any) -> None:
+    emu, db, api = world
+    at = _sync(emu, db)
+    looks = _user_looks(emu)[:12]
+    # A look is its title in its folder (two looks may share a title in different folders).
+    titles = {k: (lk["title"], lk.get("folder_id"))
+              for k in looks for lk in [api.get_json(f"/looks/{k}")]}
+    for k in looks:
+        api.write_json("DELETE", f"/looks/{k}")
+    emu.faults = Faults(latency_ms=150)
+    cmd = [sys.executable, "-c", "from looker_assets.cli import main; main()", "restore",
+           "looks", *looks, "--at", at, "--yes", "--max-concurrency", "1", "--json"]
+    proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **_env(emu, db)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while emu.stats.route("POST", "/looks") < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc.poll() is None, "the restore finished before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    # A request in flight when the process died is still carried out by the server (after
+    # its latency): the operator's re-run comes later than that.
+    time.sleep(0.5)
+    emu.faults = Faults()
+    made_before = emu.stats.route("POST", "/looks")
+    assert 3 <= made_before < len(looks)
+    with ContentStore(db) as store:
+        runs = store.db.execute("SELECT run_id, status FROM restore_runs").fetchall()
+        mapped_before = store.db.execute("SELECT count(*) FROM restore_id_map WHERE "
+                                         "content_type = 'looks'").fetchone()[0]
+    assert [status for _, status in runs] == ["running"]
+    assert mapped_before >= made_before - 1  # each create's id is kept the moment it answers
+    doc = _cli(emu, db, "looks", *looks, "--at", at, "--yes")
+    assert all(r["action"] != "failed" and r["verified"] for r in doc["results"]), \
+        [r for r in doc["results"] if r["action"] == "failed" or not r["verified"]]
+    for k, title in titles.items():
+        assert sum(1 for lk in emu.objects("looks").values()
+                   if (lk["title"], lk.get("folder_id")) == title) == 1, k
+    with ContentStore(db) as store:
+        after = store.db.execute("SELECT run_id, status FROM restore_runs").fetchall()
+    assert after == [(runs[0][0], "complete")]  # the killed run was taken up, not a new one
+
+
+def test_a_refused_object_is_recorded_and_the_rest_goes_on(world: Any) -> None:
+    emu, db, api = world
+    at = _sync(emu, db)
+    dashboards = [k for k, d in emu.objects("dashboards").items() if "::" not in k
+                  and not d.get("deleted")]
+    taken, other = dashboards[0], dashboards[1]
+    dash = api.get_json(f"/dashboards/{taken}")
+    api.write_json("DELETE", f"/dashboards/{taken}")
+    api.write_json("PATCH", f"/dashboards/{other}", {"title": "renamed"})
+    # Someone made another dashboard with the same title in the same folder meanwhile.
+    api.write_json("POST", "/dashboards", {"title": dash["title"],
+                                           "folder_id": dash["folder_id"]})
+    doc = _cli(emu, db, "dashboards", taken, other, "--at", at, "--yes", code=1)
+    results = _by_key(doc)
+    assert results[("dashboards", taken)]["action"] == "failed"
+    assert "already_exists" in results[("dashboards", taken)]["error"]
+    assert "422" in results[("dashboards", taken)]["error"]
+    assert results[("dashboards", other)]["action"] == "update"
+    assert results[("dashboards", other)]["verified"]
+    assert api.get_json(f"/dashboards/{other}")["title"] != "renamed"
+    with ContentStore(db) as store:
+        rows = dict(store.db.execute(
+            "SELECT id, status FROM restore_items WHERE content_type = 'dashboards'"))
+    assert rows == {taken: "failed", other: "done"}
+
+
+def test_what_is_never_written_says_why(world: Any) -> None:
+    emu, db, _api = world
+    at = _sync(emu, db)
+    lookml = next(k for k in emu.objects("dashboards") if "::" in k)
+    admin = next(k for k, r in emu.objects("roles").items() if r["name"] == "Admin")
+    builtin = next(k for k, s in emu.objects("permission_sets").items() if s.get("built_in"))
+    explore = next(iter(emu.objects("explores")))
+    emu.reset_stats()
+    doc = _cli(emu, db, "dashboards", lookml, "--at", at, "--yes")
+    doc["results"] += _cli(emu, db, "roles", admin, "--yes")["results"]
+    doc["results"] += _cli(emu, db, "permission_sets", builtin, "--yes")["results"]
+    doc["results"] += _cli(emu, db, "explores", explore, "--yes")["results"]
+    assert _writes(emu) == 0
+    why = {r["type"]: (r["action"], r["error"] or "") for r in doc["results"]}
+    assert why["roles"][0] == "skipped" and "built-in" in why["roles"][1]
+    assert why["permission_sets"][0] == "skipped" and "built-in" in why["permission_sets"][1]
+    assert why["explores"][0] == "skipped" and "LookML" in why["explores"][1]
+    # A LookML dashboard is read and compared, never written; git is where it lives.
+    assert why["dashboards"][0] in ("unchanged", "skipped")
+
+
+def test_a_connection_needs_its_password_from_the_environment(world: Any) -> None:
+    emu, db, api = world
+    at = _sync(emu, db)
+    name = next(iter(emu.objects("connections")))
+    api.write_json("DELETE", f"/connections/{name}")
+    doc = _cli(emu, db, "connections", name, "--at", at, "--yes")
+    result = _by_key(doc)[("connections", name)]
+    assert result["action"] == "skipped"
+    assert "--connection-secret" in result["error"]
+    assert name not in emu.objects("connections")
+    secret = "s3cr3t-Pa55word-for-tests"
+    doc = _cli(emu, db, "connections", name, "--at", at, "--yes", "--connection-secret",
+               f"{name}=WAREHOUSE_PASSWORD", extra_env={"WAREHOUSE_PASSWORD": secret})
+    result = _by_key(doc)[("connections", name)]
+    assert result["action"] == "create" and result["verified"], result
+    assert emu.objects("connections")[name]["has_password"] is True
+    assert secret not in json.dumps(doc)
+    assert secret.encode() not in Path(db).read_bytes()
+
+
+def test_scheduled_plans_come_back_disabled_unless_asked(world: Any) -> None:
+    emu, db, api = world
+    at = _sync(emu, db)
+    plan_id = next(k for k, p in emu.objects("scheduled_plans").items() if p.get("enabled"))
+    plan = api.get_json(f"/scheduled_plans/{plan_id}")
+    api.write_json("DELETE", f"/scheduled_plans/{plan_id}")
+    doc = _cli(emu, db, "scheduled_plans", plan_id, "--at", at, "--yes")
+    first = _by_key(doc)[("scheduled_plans", plan_id)]
+    assert first["action"] == "create" and first["verified"], first
+    made = api.get_json(f"/scheduled_plans/{first['new_id']}")
+    assert made["enabled"] is False and made["name"] == plan["name"]
+    doc = _cli(emu, db, "scheduled_plans", plan_id, "--at", at, "--yes", "--enable-schedules")
+    again = _by_key(doc)[("scheduled_plans", plan_id)]
+    assert again["new_id"] == first["new_id"] and again["action"] == "update"
+    assert api.get_json(f"/scheduled_plans/{first['new_id']}")["enabled"] is True
+
+
+def test_restore_job_is_a_dry_run_by_default_and_keeps_an_audit_trail(world: Any) -> None:
+    from looker_assets.restore_job import looker_restore_job
+
+    emu, db, api = world
+    _sync(emu, db)
+    dash = next(k for k, d in emu.objects("dashboards").items() if "::" not in k
+                and not d.get("deleted"))
+    api.write_json("PATCH", f"/dashboards/{dash}", {"deleted": True})
+    resources = {"looker": looker_resource(emu),
+                 IO_MANAGER_KEY: LookerContentIOManager(path=db)}
+    config = {"ops": {"restore_objects": {"config": {"type": "dashboards", "ids": [dash]}}}}
+    emu.reset_stats()
+    result = looker_restore_job.execute_in_process(run_config=config, resources=resources)
+    assert result.success and _writes(emu) == 0
+    assert api.get_json(f"/dashboards/{dash}")["deleted"] is True
+
+    config["ops"]["restore_objects"]["config"]["dry_run"] = False
+    result = looker_restore_job.execute_in_process(run_config=config, resources=resources)
+    assert result.success
+    assert api.get_json(f"/dashboards/{dash}")["deleted"] is False
+    [event] = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
+    metadata = event.event_specific_data.metadata
+    assert metadata["undelete"].value == 1
+    [row] = metadata["results"].value
+    assert (row["type"], row["id"], row["action"], row["verified"]) == \
+        ("dashboards", dash, "undelete", True)
+
+
+def test_the_restore_records_work_on_postgresql(postgres: Any) -> None:
+    location = postgres.create_database("restore_records")
+    emu = LookerEmulator(scale=200, seed=5).start("127.0.0.1", 0)
+    try:
+        at = _sync(emu, location)
+        api = _client(emu)
+        look_id = _user_looks(emu)[0]
+        api.write_json("DELETE", f"/looks/{look_id}")
+        with ContentStore(location) as store:
+            targets = Restore(store, api, Request([("looks", look_id)], at=at)).run()
+            again = Restore(store, api, Request([("looks", look_id)], at=at)).run()
+            mapped = store.db.execute("SELECT new_id FROM restore_id_map").fetchall()
+        [made] = targets
+        assert made.status == "done" and not made.differs
+        assert [t.action for t in again] == ["unchanged"]
+        assert mapped == [(made.live_id,)]
+    finally:
+        emu.stop()
