@@ -118,6 +118,22 @@ def _pick(emu: LookerEmulator) -> dict[str, str]:
             "group": group, "attribute": attribute}
 
 
+def _set_alerts(api: Api, p: dict[str, str]) -> dict[str, str]:
+    """An alert on a tile of the dashboard that will be deleted, and one on a tile of the
+    damaged dashboard that the damage leaves alone (its id must survive the restore)."""
+    made = {}
+    for key, which in (("tabs", 0), ("edited", -1)):
+        dash = api.get(f"/dashboards/{p[key]}")
+        tile = [e for e in dash["dashboard_elements"] if e.get("query")][which]
+        made[key] = str(api("POST", "/alerts", {
+            "dashboard_element_id": tile["id"], "query_id": tile["query"]["id"],
+            "field": {"title": "Count", "name": tile["query"]["fields"][-1]},
+            "comparison_type": "GREATER_THAN", "threshold": 100, "cron": "0 6 * * *",
+            "destinations": [{"destination_type": "EMAIL",
+                              "email_address": "ops@example.com"}]})["id"])
+    return made
+
+
 def _damage(api: Api, emu: LookerEmulator, p: dict[str, str]) -> None:
     api("PATCH", f"/dashboards/{p['trashed']}", {"deleted": True})
     api("DELETE", f"/dashboards/{p['tabs']}")
@@ -203,10 +219,11 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     emu = LookerEmulator(scale=300, seed=11).start("127.0.0.1", 0)
     db = tmp_path_factory.mktemp("restore") / "backup.sqlite"
     try:
-        _sync(emu, db)
-        before = codec.now_utc()
         api = Api(emu)
         picked = _pick(emu)
+        alerts = _set_alerts(api, picked)
+        _sync(emu, db)
+        before = codec.now_utc()
         backup = {k: api.get(f"/dashboards/{picked[k]}") for k in DASHBOARDS}
         backup["folder_dashboards"] = {
             k: d for k, d in _user_dashboards(emu).items()
@@ -215,8 +232,9 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                                        api.get(f"/roles/{picked['role']}/groups"))
         _damage(api, emu, picked)
         _sync(emu, db)
+        backup["alerts"] = {k: api.get(f"/alerts/{a}") for k, a in alerts.items()}
         yield {"emu": emu, "db": db, "at": before, "picked": picked, "backup": backup,
-               "api": api}
+               "api": api, "alerts": alerts}
     finally:
         emu.stop()
 
@@ -291,6 +309,20 @@ def test_restore_puts_everything_back_and_a_second_one_writes_nothing(
     assert sorted(str(g["id"]) for g in api.get(f"/roles/{p['role']}/groups")) == \
         sorted(group_ids.get(g, g) for g in backup["role_groups"])
     assert group_ids[p["group"]] != p["group"]
+
+    # The alert on the untouched tile kept its id and tile; the one on the deleted
+    # dashboard's tile is on the re-created tile, with the same condition.
+    alerts = scenario["alerts"]
+    kept = api.get(f"/alerts/{alerts['edited']}")
+    assert kept["dashboard_element_id"] == backup["alerts"]["edited"]["dashboard_element_id"]
+    moved = next(r for r in results if (r["type"], r["id"]) == ("alerts", alerts["tabs"]))
+    assert moved["verified"], moved
+    remade = api.get(f"/alerts/{moved['new_id']}")
+    new_tiles = {str(e["id"]) for e in
+                 api.get(f"/dashboards/{new[('dashboards', p['tabs'])]}")["dashboard_elements"]}
+    assert str(remade["dashboard_element_id"]) in new_tiles
+    for key in ("field", "threshold", "cron", "comparison_type", "destinations"):
+        assert remade[key] == backup["alerts"]["tabs"][key], key
 
     emu.reset_stats()
     again = _run_all(scenario, "--yes")

@@ -47,14 +47,18 @@ def _shows_query(el: dict[str, Any]) -> bool:
 
 
 def dependencies(r: Restore, t: Target) -> list[tuple[str, str]]:
-    """Looks its tiles link to; alerts set on its tiles (they go when a tile goes)."""
-    deps = [("looks", str(el["look_id"])) for el in t.backup.get("dashboard_elements") or []
+    """Looks its tiles link to (re-linked, never copied)."""
+    return [("looks", str(el["look_id"])) for el in t.backup.get("dashboard_elements") or []
             if el.get("look_id")]
+
+
+def alerts_on_tiles(r: Restore, t: Target) -> list[tuple[str, str]]:
+    """The alerts set on its tiles: a re-created tile needs its alerts made again."""
     elements = {str(el.get("id")) for el in t.backup.get("dashboard_elements") or []}
-    if elements:
-        deps += [("alerts", id_) for id_, alert in r.backup_all("alerts")
-                 if str(alert.get("dashboard_element_id")) in elements]
-    return deps
+    if not elements:
+        return []
+    return [("alerts", id_) for id_, alert in r.backup_all("alerts")
+            if str(alert.get("dashboard_element_id")) in elements]
 
 
 @dataclass

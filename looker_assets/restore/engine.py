@@ -138,8 +138,7 @@ class Restore:
         self._cache_lock = threading.Lock()
         self._cutoffs: dict[int, str | None] = {}
         self._all: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-        self.handlers: dict[str, Any] = {}
-        from looker_assets.restore.handlers import HANDLERS
+        from looker_assets.restore.handlers import HANDLERS  # they build on this module
 
         self.handlers = {name: cls(self) for name, cls in HANDLERS.items()}
 
@@ -345,6 +344,13 @@ class Restore:
                 if added is not None:
                     target.pulls.append(added.label)
                     pending.append(added)
+            # Children kept as objects of their own (alerts on a dashboard's tiles): in the
+            # plan whether live or not, so what happens to their parent reaches them.
+            for type_, id_ in self.handlers[target.kind.handler].dependents(target):
+                if (type_, id_) not in self.targets:
+                    added = self._add(type_, id_, requested=False, pulled_by=target.label)
+                    if added is not None:
+                        pending.append(added)
         ordered = sorted(self.targets.values(), key=self._order)
         with ThreadPoolExecutor(self.request.max_concurrency) as pool:
             list(pool.map(self._decide, ordered))
@@ -445,8 +451,17 @@ class Restore:
         levels: dict[tuple[int, int], list[Target]] = {}
         for target in ordered:
             levels.setdefault(self._order(target)[:2], []).append(target)
+        written_below = False
         for level in sorted(levels):
             batch = levels[level]
+            if written_below:
+                # What lower levels wrote can change what this level must do (a re-created
+                # tile moves the alerts on it, a re-created tab a plan's tab_ids): decide
+                # again on fresh reads. The plan shown was made before any write.
+                for target in batch:
+                    self.forget(target.kind.name, target.live_id or target.id)
+                with ThreadPoolExecutor(self.request.max_concurrency) as pool:
+                    list(pool.map(self._decide, batch))
             todo = []
             for target in batch:
                 if target.action == "skipped":
@@ -464,6 +479,7 @@ class Restore:
                 list(pool.map(self._link, [t for t in batch if t.status == "done"]))
             with ThreadPoolExecutor(self.request.max_concurrency) as pool:
                 list(pool.map(self._verify, [t for t in batch if t.status == "done"]))
+            written_below = written_below or any(t.writes for t in batch)
         failed = any(t.status == "failed" for t in ordered)
         self.records.close_run(self.run_id, "failed" if failed else "complete")
         return ordered

@@ -134,6 +134,25 @@ class Plan(Plain):
         return changes
 
 
+class Alert(Plain):
+    """An alert stays on its tile: Looker refuses to move one (looker_deployer#97). When its
+    tile was re-created, the alert is made again on the new tile and the old one, left on a
+    tile that no longer exists, is deleted."""
+
+    def _moved(self, t: Target) -> bool:
+        return "dashboard_element_id" in t.changes and t.live is not None
+
+    def apply(self, t: Target) -> None:
+        if t.action == "create" or not self._moved(t):
+            return super().apply(t)
+        old = t.live_id
+        body = self.desired(t)
+        made = self.r.create(t, "/alerts", body, landed=lambda: self.landed(t, body))
+        self.r.remember(t, str(made["id"]))
+        self.r.write(t, "DELETE", f"/alerts/{quote(old or '', safe='')}")
+        return None
+
+
 class Dashboard(Plain):
     """Scalars with one PATCH; the children by dashboards.reconcile."""
 
@@ -141,6 +160,11 @@ class Dashboard(Plain):
         from looker_assets.restore.dashboards import dependencies
 
         return dependencies(self.r, t)
+
+    def dependents(self, t: Target) -> list[tuple[str, str]]:
+        from looker_assets.restore.dashboards import alerts_on_tiles
+
+        return alerts_on_tiles(self.r, t)
 
     def cannot_create(self, t: Target) -> str | None:
         if "::" in t.id:
@@ -203,7 +227,7 @@ def _handlers() -> dict[str, type[Plain]]:
     from looker_assets.restore import edges
 
     return {"plain": Plain, "look": Look, "folder": Folder, "connection": Connection,
-            "plan": Plan, "dashboard": Dashboard, **edges.HANDLERS}
+            "plan": Plan, "alert": Alert, "dashboard": Dashboard, **edges.HANDLERS}
 
 
 HANDLERS = _handlers()

@@ -43,6 +43,11 @@ class Plain:
     # -- planning --------------------------------------------------------------------------
 
     def dependencies(self, t: Target) -> list[tuple[str, str]]:
+        """Objects this one needs: pulled into the plan when they are gone."""
+        return []
+
+    def dependents(self, t: Target) -> list[tuple[str, str]]:
+        """Objects that hang off this one: always in the plan with it."""
         return []
 
     def fields(self, kind: K.Kind) -> frozenset[str]:

@@ -90,7 +90,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("alerts", "Alert", "/alerts", 16, update_method="PUT",
          refs=(("dashboard_element_id", "dashboard_elements"), ("owner_id", "users"),
                ("investigative_content_id", "dashboards")),
-         natural=("dashboard_element_id", "field", "cron", "owner_id")),
+         natural=("dashboard_element_id", "field", "cron", "owner_id"), handler="alert"),
     Kind("boards", "Board", "/boards", 16, natural=("title",), search="/boards/search",
          trash="deleted_at", refs=(("user_id", "users"),),
          omit=frozenset({"section_order", "deleted_at"}), handler="board"),
