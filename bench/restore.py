@@ -211,6 +211,7 @@ class Timed(Restore):
         self.lock = threading.Lock()
         self.spans: dict[str, list[float]] = {}
         self.marks: dict[str, Counter[tuple[str, str]]] = {}
+        self.planning = False
 
     def _span(self, name: str, start: float, end: float) -> None:
         with self.lock:
@@ -224,16 +225,21 @@ class Timed(Restore):
 
     def plan(self) -> list[Target]:
         start = time.perf_counter()
+        self.planning = True
         out = super().plan()
+        self.planning = False
         self._span("plan", start, time.perf_counter())
         self._mark("plan")
         return out
 
     def _decide(self, target: Target) -> None:
+        if not self.planning:  # a level decided again after lower levels wrote
+            return super()._decide(target)
         self._mark("pull")  # the first live read of a target: the dependency pull is over
         start = time.perf_counter()
         super()._decide(target)
         self._span("decide", start, time.perf_counter())
+        return None
 
     def _apply(self, target: Target) -> None:
         start = time.perf_counter()
