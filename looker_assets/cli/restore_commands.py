@@ -99,12 +99,13 @@ def restore(
                            ids or [], folder, since, when)
         except ValueError as exc:
             fail(str(exc), 2)
-        client = LookerResource().get_client()
+        client = LookerResource(max_concurrency=max_concurrency).get_client()
         request = Request(items, at=when, dry_run=True, max_concurrency=max_concurrency,
                           choice=K.Choice(enable_plans=enable_schedules,
                                           connection_secrets=_secrets(connection_secret)))
+        restore_run = Restore(store, client, request, progress=None if json_output else say)
         try:
-            planned = Restore(store, client, request).run()
+            planned = restore_run.run()
         except RestoreError as exc:
             fail(str(exc), 2)
         writes = [t for t in planned if t.action in ("update", "undelete", "create")]
@@ -115,10 +116,7 @@ def restore(
             not json_output and sys.stdin.isatty()
             and typer.confirm(f"Write {len(writes)} object(s) to {where}?")))
         if go:
-            request.dry_run = False
-            restore_run = Restore(store, client, request,
-                                  progress=None if json_output else say)
-            planned = restore_run.run()
+            planned = restore_run.execute(planned)
         _report(planned, where, when, written=go, dry_run=dry_run or not go,
                 json_output=json_output, asked=not yes and bool(writes))
 

@@ -13,6 +13,7 @@ tiles point at their filter by id, through the filter map.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -158,6 +159,9 @@ class Reconciler:
                 self.ops.append(Op("dashboard_filters", "update", old, lid, changed))
                 if self.write:
                     self._patch(f"/dashboard_filters/{lid}", {k: want[k] for k in changed})
+                    # The tiles are compared next against this read: keep it current (a
+                    # renamed filter is what a filter tile's form names).
+                    live_by_id[lid].update({k: want[k] for k in changed})
 
     def extra_filters(self) -> None:
         matched = set(self.maps.filters.values())
@@ -344,6 +348,7 @@ class Reconciler:
     # -- positions --------------------------------------------------------------------------
 
     def components(self) -> None:
+        moves: list[tuple[str, dict[str, Any]]] = []
         live_layouts = {str(lay.get("id")): lay for lay in self.live.get("dashboard_layouts") or []}
         for lay in self.t.backup.get("dashboard_layouts") or []:
             lid = self.maps.layouts.get(str(lay.get("id")))
@@ -365,20 +370,23 @@ class Reconciler:
                 if changed:
                     self.ops.append(Op("components", "update", str(comp.get("id")),
                                        str(have.get("id")), changed))
-                    if self.write:
-                        self._patch(f"/dashboard_layout_components/{have.get('id')}",
-                                    {k: want[k] for k in changed})
+                    moves.append((f"/dashboard_layout_components/{have.get('id')}",
+                                  {k: want[k] for k in changed}))
+        if self.write and moves:
+            # Positions do not depend on each other: patched in parallel.
+            with ThreadPoolExecutor(self.r.request.max_concurrency) as pool:
+                list(pool.map(lambda move: self._patch(*move), moves))
 
     # -- the whole ----------------------------------------------------------------------------
 
     def run(self) -> list[Op]:
         self.filters()
         self.layouts()
-        if self.write:
-            self._refresh()
         self.elements()
-        if self.write:
-            self._refresh()  # new elements brought their components
+        if self.write and any(op.op != "update" or op.child == "dashboard_elements"
+                              for op in self.ops):
+            # New tiles brought components (and new tabs hold them); one read finds them.
+            self._refresh()
         self.components()
         self.extra_layouts()
         self.extra_filters()

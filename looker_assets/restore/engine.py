@@ -326,35 +326,49 @@ class Restore:
     # -- planning --------------------------------------------------------------------------
 
     def plan(self) -> list[Target]:
-        queue = list(self.request.items)
-        for type_, id_ in queue:
+        for type_, id_ in self.request.items:
             self._add(type_, id_, requested=True, pulled_by=None)
-        # Pull in what the selected objects reference and is gone (folders, looks, ...).
-        pending = list(self.targets.values())
-        while pending:
-            target = pending.pop()
-            for type_, id_ in self._dependencies(target):
-                if (type_, id_) in self.targets or type_ not in K.KINDS:
-                    if (type_, id_) in self.targets:
-                        self.targets[(type_, id_)].pulled_by.append(target.label)
-                    continue
-                if self.live_ref(type_, id_) is not None:
-                    continue
-                added = self._add(type_, id_, requested=False, pulled_by=target.label)
-                if added is not None:
-                    target.pulls.append(added.label)
-                    pending.append(added)
-            # Children kept as objects of their own (alerts on a dashboard's tiles): in the
-            # plan whether live or not, so what happens to their parent reaches them.
-            for type_, id_ in self.handlers[target.kind.handler].dependents(target):
-                if (type_, id_) not in self.targets:
-                    added = self._add(type_, id_, requested=False, pulled_by=target.label)
-                    if added is not None:
-                        pending.append(added)
-        ordered = sorted(self.targets.values(), key=self._order)
+        wave = list(self.targets.values())
         with ThreadPoolExecutor(self.request.max_concurrency) as pool:
+            while wave:
+                wave = self._pull(wave, pool)
+            ordered = sorted(self.targets.values(), key=self._order)
             list(pool.map(self._decide, ordered))
         return ordered
+
+    def _pull(self, wave: list[Target], pool: ThreadPoolExecutor) -> list[Target]:
+        """Pull into the plan what the wave's objects reference and is gone (folders,
+        looks, ...), and what hangs off them (alerts on tiles); the next wave."""
+        # Read the wave's live objects at once (the decisions use them too): one that still
+        # holds the backed-up reference proves the object it names exists.
+        list(pool.map(lambda t: t.backup and self.live(t.kind.name, t.id), wave))
+        needs: dict[tuple[str, str], list[Target]] = {}
+        for target in wave:
+            for key in self._dependencies(target):
+                if key in self.targets:
+                    self.targets[key].pulled_by.append(target.label)
+                elif key[0] in K.KINDS:
+                    needs.setdefault(key, []).append(target)
+        gone = [key for key, live in zip(needs, pool.map(lambda k: self.live_ref(*k), needs),
+                                         strict=True) if live is None]
+        following = []
+        for key in gone:
+            by = needs[key]
+            added = self._add(*key, requested=False, pulled_by=by[0].label)
+            if added is not None:
+                added.pulled_by += [t.label for t in by[1:]]
+                for t in by:
+                    t.pulls.append(added.label)
+                following.append(added)
+        # Children kept as objects of their own: in the plan whether live or not, so what
+        # happens to their parent reaches them.
+        for target in wave:
+            for key in self.handlers[target.kind.handler].dependents(target):
+                if key not in self.targets:
+                    added = self._add(*key, requested=False, pulled_by=target.label)
+                    if added is not None:
+                        following.append(added)
+        return following
 
     def _add(self, type_: str, id_: str, requested: bool, pulled_by: str | None
              ) -> Target | None:
@@ -379,8 +393,11 @@ class Restore:
         if not target.backup:
             return []
         deps: list[tuple[str, str]] = []
+        live = self._live_cache.get((target.kind.name, target.id))
         for name, type_ in target.kind.refs:
             value = target.backup.get(name)
+            if live is not None and live.get(name) == value:
+                continue  # the live object still points there: it exists
             for v in value if isinstance(value, list) else [value]:
                 if v not in (None, ""):
                     deps.append((type_, str(v)))
@@ -398,8 +415,9 @@ class Restore:
         return (target.kind.level, depth, target.id)
 
     def _decide(self, target: Target) -> None:
-        if target.action == "skipped":
-            return
+        if not target.backup:
+            return  # nothing in the backup to restore (said when it was added)
+        target.action, target.reason, target.changes = "unchanged", None, []
         kind = target.kind
         try:
             if kind.never:
@@ -435,19 +453,25 @@ class Restore:
 
     def run(self) -> list[Target]:
         """Plan, then (unless a dry run) write level by level and verify."""
-        if not self.request.dry_run:
-            # A killed run of the same request is taken up again: what it finished plans as
-            # unchanged now, what it created is found through the id map, and a create it
-            # sent without learning the answer is looked for before being sent again.
-            self.run_id, left = self.records.open_run(self.request.fingerprint(), {
-                "items": self.request.items, "at": self.request.at})
-            self.interrupted = {key for key, status in left.items() if status == "creating"}
         ordered = self.plan()
         if self.request.dry_run:
             for target in ordered:
                 target.status = "skipped" if target.action == "skipped" else "planned"
             return ordered
-        assert self.run_id is not None
+        return self.execute(ordered)
+
+    def execute(self, ordered: list[Target]) -> list[Target]:
+        """Write what `plan()` decided (the plan an operator saw and confirmed)."""
+        self.request.dry_run = False
+        # A killed run of the same request is taken up again: what it finished plans as
+        # unchanged now, what it created is found through the id map, and a create it sent
+        # without learning the answer is looked for before being sent again.
+        self.run_id, left = self.records.open_run(self.request.fingerprint(), {
+            "items": self.request.items, "at": self.request.at})
+        self.interrupted = {key for key, status in left.items() if status == "creating"}
+        again = [t for t in ordered if t.key in self.interrupted and t.action == "create"]
+        with ThreadPoolExecutor(self.request.max_concurrency) as pool:
+            list(pool.map(self._decide, again))
         levels: dict[tuple[int, int], list[Target]] = {}
         for target in ordered:
             levels.setdefault(self._order(target)[:2], []).append(target)
