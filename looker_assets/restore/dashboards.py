@@ -383,8 +383,7 @@ class Reconciler:
         self.filters()
         self.layouts()
         self.elements()
-        if self.write and any(op.op != "update" or op.child == "dashboard_elements"
-                              for op in self.ops):
+        if self.write and any(op.op == "create" for op in self.ops):
             # New tiles brought components (and new tabs hold them); one read finds them.
             self._refresh()
         self.components()

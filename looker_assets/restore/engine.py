@@ -301,10 +301,14 @@ class Restore:
         """`body` with the references rewritten to live ids; a reference to something neither
         live nor restored is an error naming it (never silently dropped)."""
         out = dict(body)
+        live = target.live or {}
         for name, type_ in (target.kind.refs if refs is None else refs):
             value = out.get(name)
             if value is None or value == "":
                 continue
+            if live.get(name) == value and type_ in K.KINDS and not isinstance(value, list) \
+                    and self.records.mapped(type_, str(value)) is None:
+                continue  # what the live object holds (no restore re-created it): no check
             if isinstance(value, list):
                 out[name] = [self._mapped(target, name, type_, str(v)) for v in value]
             else:
