@@ -146,6 +146,9 @@ class Alert(Plain):
         if t.action == "create" or not self._moved(t):
             return super().apply(t)
         old = t.live_id
+        t.action = "create"
+        t.reason = (f"its tile was re-created: made again on the new tile, and alert {old} "
+                    f"(left on the old tile) deleted")
         body = self.desired(t)
         made = self.r.create(t, "/alerts", body, landed=lambda: self.landed(t, body))
         self.r.remember(t, str(made["id"]))
