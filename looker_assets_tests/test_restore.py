@@ -134,6 +134,16 @@ def _set_alerts(api: Api, p: dict[str, str]) -> dict[str, str]:
     return made
 
 
+def _set_plan(api: Api, p: dict[str, str]) -> str:
+    """A schedule of one tab of the dashboard that will be deleted (tab_ids: its layout)."""
+    dash = api.get(f"/dashboards/{p['tabs']}")
+    tab = next(lay for lay in dash["dashboard_layouts"] if not lay.get("active"))
+    return str(api("POST", "/scheduled_plans", {
+        "name": "Weekly tab", "dashboard_id": p["tabs"], "crontab": "0 7 * * 1",
+        "tab_ids": [tab["id"]], "scheduled_plan_destination": [
+            {"format": "wysiwyg_pdf", "type": "email", "address": "ops@example.com"}]})["id"])
+
+
 def _damage(api: Api, emu: LookerEmulator, p: dict[str, str]) -> None:
     api("PATCH", f"/dashboards/{p['trashed']}", {"deleted": True})
     api("DELETE", f"/dashboards/{p['tabs']}")
@@ -222,6 +232,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         api = Api(emu)
         picked = _pick(emu)
         alerts = _set_alerts(api, picked)
+        picked["plan"] = _set_plan(api, picked)
         _sync(emu, db)
         before = codec.now_utc()
         backup = {k: api.get(f"/dashboards/{picked[k]}") for k in DASHBOARDS}
@@ -233,6 +244,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         _damage(api, emu, picked)
         _sync(emu, db)
         backup["alerts"] = {k: api.get(f"/alerts/{a}") for k, a in alerts.items()}
+        backup["plan"] = api.get(f"/scheduled_plans/{picked['plan']}")
         yield {"emu": emu, "db": db, "at": before, "picked": picked, "backup": backup,
                "api": api, "alerts": alerts}
     finally:
@@ -242,7 +254,8 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def _selection(p: dict[str, str]) -> list[list[str]]:
     return [["dashboards", *(p[k] for k in DASHBOARDS)],
             ["boards", p["board"]], ["groups", p["group"]],
-            ["user_attributes", p["attribute"]], ["roles", p["role"]]]
+            ["user_attributes", p["attribute"]], ["roles", p["role"]],
+            ["scheduled_plans", p["plan"]]]
 
 
 def _run_all(s: dict[str, Any], *flags: str, code: int = 0) -> list[dict[str, Any]]:
@@ -270,6 +283,16 @@ def test_dry_run_plans_and_writes_nothing(scenario: dict[str, Any]) -> None:
     assert action[("groups", p["group"])] == "create"
     assert action[("user_attributes", p["attribute"])] == "create"
     assert action[("looks", p["look"])] == "create"  # pulled in by the tile that links it
+    # Everything deleted or trashed since the moment, found in the backup by itself.
+    gone = _restore_cli(emu, scenario["db"], "--deleted-since", scenario["at"], "--dry-run")
+    assert _writes(emu) == 0
+    gone_keys = {(r["type"], r["id"]) for r in gone["results"] if r["requested"]}
+    for key in (("dashboards", p["tabs"]), ("dashboards", p["merge"]),
+                ("dashboards", p["trashed"]), ("looks", p["look"]), ("folders", p["folder"]),
+                ("boards", p["board"]), ("groups", p["group"]),
+                ("user_attributes", p["attribute"])):
+        assert key in gone_keys, key
+    assert ("dashboards", p["edited"]) not in gone_keys  # damaged, not deleted
     edited = next(r for r in results if (r["type"], r["id"]) == ("dashboards", p["edited"]))
     assert "title" in edited["changes"]
     assert any(c.startswith("dashboard_elements") for c in edited["changes"])
@@ -323,6 +346,16 @@ def test_restore_puts_everything_back_and_a_second_one_writes_nothing(
     assert str(remade["dashboard_element_id"]) in new_tiles
     for key in ("field", "threshold", "cron", "comparison_type", "destinations"):
         assert remade[key] == backup["alerts"]["tabs"][key], key
+
+    # The schedule of a tab follows the re-created dashboard to the re-created tab.
+    plan = api.get(f"/scheduled_plans/{p['plan']}")
+    new_dash = api.get(f"/dashboards/{new[('dashboards', p['tabs'])]}")
+    assert str(plan["dashboard_id"]) == new[("dashboards", p["tabs"])]
+    old_tab = next(lay for lay in backup["tabs"]["dashboard_layouts"]
+                   if str(lay["id"]) == str(backup["plan"]["tab_ids"][0]))
+    [new_tab] = [str(lay["id"]) for lay in new_dash["dashboard_layouts"]
+                 if (lay["label"], lay["order"]) == (old_tab["label"], old_tab["order"])]
+    assert [str(t) for t in plan["tab_ids"]] == [new_tab]
 
     emu.reset_stats()
     again = _run_all(scenario, "--yes")

@@ -40,12 +40,13 @@ from looker_assets_tests.conftest import PARTITION, REPO, looker_resource
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 TYPES = frozenset({"dashboards", "looks", "folders", "users", "roles", "permission_sets",
-                   "connections", "scheduled_plans", "explores", "lookml_models"})
+                   "model_sets", "connections", "scheduled_plans", "explores", "lookml_models",
+                   "themes", "color_collections"})
 
 
-def _sync(emu: LookerEmulator, location: str) -> str:
+def _sync(emu: LookerEmulator, location: str, types: frozenset[str] = TYPES) -> str:
     result = dg.materialize(
-        [a for a in CONTENT_ASSETS if a.key.path[-1] in TYPES], partition_key=PARTITION,
+        [a for a in CONTENT_ASSETS if a.key.path[-1] in types], partition_key=PARTITION,
         resources={"looker": looker_resource(emu, max_concurrency=4),
                    IO_MANAGER_KEY: LookerContentIOManager(path=location)}, run_config=QUIET)
     assert result.success
@@ -295,3 +296,77 @@ def test_the_restore_records_work_on_postgresql(postgres: Any) -> None:
         assert mapped == [(made.live_id,)]
     finally:
         emu.stop()
+
+
+# What a restore writes of each plain kind, as the test sees it (ids and Looker's own fields
+# left out).
+PLAIN = {"themes": ("name", "settings", "begin_at", "end_at"),
+         "color_collections": ("label", "categoricalPalettes", "sequentialPalettes",
+                               "divergingPalettes"),
+         "lookml_models": ("name", "project_name", "allowed_db_connection_names",
+                           "unlimited_db_connections"),
+         "permission_sets": ("name", "permissions"), "model_sets": ("name", "models")}
+
+
+def test_themes_colours_models_and_sets_come_back(world: Any) -> None:
+    emu, db, api = world
+    # Small instances have only built-in permission sets: an admin's own one.
+    api.write_json("POST", "/permission_sets", {"name": "Auditors",
+                                                "permissions": ["see_looks", "see_users"]})
+    at = _sync(emu, db)
+    chosen = {kind: next(k for k, o in emu.objects(kind).items() if not o.get("built_in"))
+              for kind in PLAIN}
+    before = {kind: emu.objects(kind)[key] for kind, key in chosen.items()}
+    for kind, key in chosen.items():
+        api.write_json("DELETE", f"/{kind}/{key}")
+    emu.reset_stats()
+    for kind, key in chosen.items():
+        [result] = _cli(emu, db, kind, key, "--at", at, "--yes")["results"]
+        assert result["action"] == "create" and result["verified"], result
+        now = emu.objects(kind)[result["new_id"]]
+        for field in PLAIN[kind]:
+            assert now.get(field) == before[kind].get(field), (kind, field)
+    # Models and connections keep their names (the name is their id).
+    assert _cli(emu, db, "lookml_models", chosen["lookml_models"], "--at", at,
+                "--yes")["results"][0]["new_id"] == chosen["lookml_models"]
+
+
+def test_rate_limited_writes_are_retried_without_duplicates(world: Any) -> None:
+    emu, db, api = world
+    at = _sync(emu, db)
+    looks = _user_looks(emu)[:8]
+    keys = {k: (lk["title"], lk.get("folder_id")) for k in looks
+            for lk in [api.get_json(f"/looks/{k}")]}
+    for k in looks:
+        api.write_json("DELETE", f"/looks/{k}")
+    emu.faults = Faults(rate_limit_every=3, retry_after_s=0)
+    emu.reset_stats()
+    try:
+        doc = _cli(emu, db, "looks", *looks, "--at", at, "--yes")
+    finally:
+        emu.faults = Faults()
+    assert emu.stats.by_status.get(429, 0) > 0
+    assert all(r["action"] == "create" and r["verified"] for r in doc["results"]), doc
+    for k, key in keys.items():
+        assert sum(1 for lk in emu.objects("looks").values()
+                   if (lk["title"], lk.get("folder_id")) == key) == 1, k
+
+
+def test_a_reference_neither_live_nor_backed_up_is_named(world: Any) -> None:
+    emu, db, api = world
+    at = _sync(emu, db, frozenset({"looks", "users"}))  # a backup without folders
+    folders = emu.objects("folders")
+    look_id = next(k for k in _user_looks(emu)
+                   if not any(folders[emu.objects("looks")[k]["folder_id"]].get(flag)
+                              for flag in ("is_shared_root", "is_users_root", "is_personal",
+                                           "is_embed_shared_root", "is_embed_users_root")))
+    folder = emu.objects("looks")[look_id]["folder_id"]
+    api.write_json("DELETE", f"/folders/{folder}")  # takes the look with it
+    assert look_id not in emu.objects("looks")
+    doc = _cli(emu, db, "looks", look_id, "--at", at, "--yes")
+    [result] = doc["results"]
+    # Nothing written: the look cannot go back into a folder that is nowhere.
+    assert result["action"] == "skipped"
+    assert f"folder_id refers to folders {folder}" in result["error"]
+    assert "neither live in Looker nor restored" in result["error"]
+    assert look_id not in emu.objects("looks")

@@ -134,6 +134,9 @@ class Restore:
         self.targets: dict[tuple[str, str], Target] = {}
         self.run_id: str | None = None
         self.interrupted: set[tuple[str, str]] = set()
+        # While planning, a reference to an object the plan will make stands for its new id;
+        # when writing, it must be made (or the referring object cannot be written).
+        self._planning = False
         self._live_cache: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._cache_lock = threading.Lock()
         self._cutoffs: dict[int, str | None] = {}
@@ -319,8 +322,8 @@ class Restore:
         new = self.live_ref(type_, old)
         if new is not None:
             return new
-        if self.request.dry_run and (type_, old) in self.targets:
-            return f"<new {type_} {old}>"
+        if self._planning and (type_, old) in self.targets:
+            return f"<new {type_} {old}>"  # made earlier in the run, once it runs
         backed = self.backup_of(type_, old) if type_ in K.KINDS else None
         what = f"{type_} {old}" + (f" ({label(backed)!r})" if backed and label(backed)
                                    else "")
@@ -333,11 +336,15 @@ class Restore:
         for type_, id_ in self.request.items:
             self._add(type_, id_, requested=True, pulled_by=None)
         wave = list(self.targets.values())
-        with ThreadPoolExecutor(self.request.max_concurrency) as pool:
-            while wave:
-                wave = self._pull(wave, pool)
-            ordered = sorted(self.targets.values(), key=self._order)
-            list(pool.map(self._decide, ordered))
+        self._planning = True
+        try:
+            with ThreadPoolExecutor(self.request.max_concurrency) as pool:
+                while wave:
+                    wave = self._pull(wave, pool)
+                ordered = sorted(self.targets.values(), key=self._order)
+                list(pool.map(self._decide, ordered))
+        finally:
+            self._planning = False
         return ordered
 
     def _pull(self, wave: list[Target], pool: ThreadPoolExecutor) -> list[Target]:
@@ -438,6 +445,8 @@ class Restore:
                 why = handler.cannot_create(target)
                 if why:
                     target.action, target.reason = "skipped", why
+                    return
+                handler.desired(target)  # its references resolve (RestoreError: why not)
                 return
             target.changes = handler.diff(target)
             trashed_live = bool(kind.trash and target.live.get(kind.trash))
