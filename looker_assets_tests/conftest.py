@@ -127,3 +127,44 @@ def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return str(tmp_path / "store.sqlite")
     cluster: PostgresCluster = request.getfixturevalue("postgres")
     return cluster.create_database(f"t_{uuid.uuid4().hex[:16]}")
+
+
+# -- restores through the CLI -------------------------------------------------------------------
+
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def restore_env(emu: LookerEmulator, db: str | Path) -> dict[str, str]:
+    """What `looker-assets restore` reads: the emulator's LOOKERSDK_* and the store."""
+    return {**emu.looker_env(), "LOOKER_ASSETS_DB": str(db), "LOOKERSDK_VERIFY_SSL": "false"}
+
+
+def run_restore(emu: LookerEmulator, db: str | Path, *args: str, code: int = 0,
+                extra_env: dict[str, str] | None = None) -> dict[str, Any]:
+    """`looker-assets restore ARGS --json` in process; its exit status must be `code`."""
+    import json
+    import os
+
+    from typer.testing import CliRunner
+
+    from looker_assets.cli import app
+
+    env = {**restore_env(emu, db), **(extra_env or {})}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        result = CliRunner().invoke(app, ["restore", *args, "--json"])
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    assert result.exit_code == code, result.output
+    return json.loads(result.stdout)
+
+
+def write_requests(emu: LookerEmulator) -> int:
+    """Writes the emulator answered since its counters were reset (logins aside)."""
+    return sum(n for (method, template), n in emu.stats.by_route.items()
+               if method in WRITE_METHODS and not template.endswith("/login"))

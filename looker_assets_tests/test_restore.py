@@ -10,23 +10,24 @@ engine's diff, so a restore that fooled itself would still fail.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import pytest
-from typer.testing import CliRunner
 
 from looker_assets.assets import CONTENT_ASSETS, IO_MANAGER_KEY
-from looker_assets.cli import app
 from looker_assets.emulator import LookerEmulator
 from looker_assets.io_manager import LookerContentIOManager
 from looker_assets.looker.client import ClientConfig, LookerClient
 from looker_assets.storage import codec
-from looker_assets_tests.conftest import PARTITION, looker_resource
+from looker_assets_tests.conftest import (
+    PARTITION,
+    looker_resource,
+    run_restore,
+    write_requests,
+)
 
-WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 # The dashboards the damage hits: one with tabs and one with merged-results tiles (both hard
 # deleted), one damaged in place, one whose linked look is deleted, one trashed.
 DASHBOARDS = ("tabs", "merge", "edited", "linking", "trashed")
@@ -38,27 +39,6 @@ def _sync(emu: LookerEmulator, db: Path) -> None:
         resources={"looker": looker_resource(emu, max_concurrency=4),
                    IO_MANAGER_KEY: LookerContentIOManager(path=str(db))})
     assert result.success
-
-
-def _writes(emu: LookerEmulator) -> int:
-    return sum(n for (method, template), n in emu.stats.by_route.items()
-               if method in WRITE_METHODS and not template.endswith("/login"))
-
-
-def _restore_cli(emu: LookerEmulator, db: Path, *args: str, code: int = 0) -> dict[str, Any]:
-    env = {**emu.looker_env(), "LOOKER_ASSETS_DB": str(db), "LOOKERSDK_VERIFY_SSL": "false"}
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        result = CliRunner().invoke(app, ["restore", *args, "--json"])
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    assert result.exit_code == code, result.output
-    return json.loads(result.stdout)
 
 
 class Api:
@@ -261,9 +241,9 @@ def _selection(p: dict[str, str]) -> list[list[str]]:
 def _run_all(s: dict[str, Any], *flags: str, code: int = 0) -> list[dict[str, Any]]:
     results = []
     for selection in _selection(s["picked"]):
-        results += _restore_cli(s["emu"], s["db"], *selection, "--at", s["at"], *flags,
+        results += run_restore(s["emu"], s["db"], *selection, "--at", s["at"], *flags,
                                 code=code)["results"]
-    results += _restore_cli(s["emu"], s["db"], "--folder", s["picked"]["folder"], "--at",
+    results += run_restore(s["emu"], s["db"], "--folder", s["picked"]["folder"], "--at",
                             s["at"], *flags, code=code)["results"]
     return results
 
@@ -272,7 +252,7 @@ def test_dry_run_plans_and_writes_nothing(scenario: dict[str, Any]) -> None:
     emu, p = scenario["emu"], scenario["picked"]
     emu.reset_stats()
     results = _run_all(scenario, "--dry-run")
-    assert _writes(emu) == 0
+    assert write_requests(emu) == 0
     action = {(r["type"], r["id"]): r["action"] for r in results}
     assert action[("dashboards", p["tabs"])] == "create"
     assert action[("dashboards", p["merge"])] == "create"
@@ -284,8 +264,8 @@ def test_dry_run_plans_and_writes_nothing(scenario: dict[str, Any]) -> None:
     assert action[("user_attributes", p["attribute"])] == "create"
     assert action[("looks", p["look"])] == "create"  # pulled in by the tile that links it
     # Everything deleted or trashed since the moment, found in the backup by itself.
-    gone = _restore_cli(emu, scenario["db"], "--deleted-since", scenario["at"], "--dry-run")
-    assert _writes(emu) == 0
+    gone = run_restore(emu, scenario["db"], "--deleted-since", scenario["at"], "--dry-run")
+    assert write_requests(emu) == 0
     gone_keys = {(r["type"], r["id"]) for r in gone["results"] if r["requested"]}
     for key in (("dashboards", p["tabs"]), ("dashboards", p["merge"]),
                 ("dashboards", p["trashed"]), ("looks", p["look"]), ("folders", p["folder"]),
@@ -359,6 +339,6 @@ def test_restore_puts_everything_back_and_a_second_one_writes_nothing(
 
     emu.reset_stats()
     again = _run_all(scenario, "--yes")
-    assert _writes(emu) == 0
+    assert write_requests(emu) == 0
     assert {r["action"] for r in again} <= {"unchanged", "skipped"}, \
         [r for r in again if r["action"] not in ("unchanged", "skipped")]

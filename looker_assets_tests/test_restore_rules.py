@@ -25,20 +25,24 @@ from typing import Any
 
 import dagster as dg
 import pytest
-from typer.testing import CliRunner
 
 from looker_assets.assets import CONTENT_ASSETS, IO_MANAGER_KEY
-from looker_assets.cli import app
 from looker_assets.emulator import Faults, LookerEmulator
 from looker_assets.io_manager import LookerContentIOManager
 from looker_assets.looker.client import ClientConfig, LookerClient
 from looker_assets.restore.engine import Request, Restore
 from looker_assets.storage import codec
 from looker_assets.storage.store import ContentStore
-from looker_assets_tests.conftest import PARTITION, REPO, looker_resource
+from looker_assets_tests.conftest import (
+    PARTITION,
+    REPO,
+    looker_resource,
+    restore_env,
+    run_restore,
+    write_requests,
+)
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-WRITES = ("POST", "PUT", "PATCH", "DELETE")
 TYPES = frozenset({"dashboards", "looks", "folders", "users", "roles", "permission_sets",
                    "model_sets", "connections", "scheduled_plans", "explores", "lookml_models",
                    "themes", "color_collections"})
@@ -56,32 +60,6 @@ def _sync(emu: LookerEmulator, location: str, types: frozenset[str] = TYPES) -> 
 def _client(emu: LookerEmulator) -> LookerClient:
     return LookerClient(ClientConfig(base_url=emu.url, client_id=emu.client_id,
                                      client_secret=emu.client_secret, verify_ssl=False))
-
-
-def _env(emu: LookerEmulator, db: str) -> dict[str, str]:
-    return {**emu.looker_env(), "LOOKER_ASSETS_DB": db, "LOOKERSDK_VERIFY_SSL": "false"}
-
-
-def _cli(emu: LookerEmulator, db: str, *args: str, code: int = 0,
-         extra_env: dict[str, str] | None = None) -> dict[str, Any]:
-    env = {**_env(emu, db), **(extra_env or {})}
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        result = CliRunner().invoke(app, ["restore", *args, "--json"])
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    assert result.exit_code == code, result.output
-    return json.loads(result.stdout)
-
-
-def _writes(emu: LookerEmulator) -> int:
-    return sum(n for (method, template), n in emu.stats.by_route.items()
-               if method in WRITES and not template.endswith("/login"))
 
 
 def _by_key(doc: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -110,7 +88,7 @@ def test_a_create_whose_answer_is_lost_is_found_not_sent_again(world: Any) -> No
     api.write_json("DELETE", f"/looks/{look_id}")
     emu.faults = Faults(lost_response_every=1, only_paths=r"/looks$")
     emu.reset_stats()
-    doc = _cli(emu, db, "looks", look_id, "--at", at, "--yes")
+    doc = run_restore(emu, db, "looks", look_id, "--at", at, "--yes")
     emu.faults = Faults()
     result = _by_key(doc)[("looks", look_id)]
     assert result["action"] == "create" and result["verified"], result
@@ -133,7 +111,7 @@ def test_a_killed_restore_resumes_without_duplicates(world: Any) -> None:
     emu.faults = Faults(latency_ms=150)
     cmd = [sys.executable, "-c", "from looker_assets.cli import main; main()", "restore",
            "looks", *looks, "--at", at, "--yes", "--max-concurrency", "1", "--json"]
-    proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **_env(emu, db)},
+    proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **restore_env(emu, db)},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
@@ -155,7 +133,7 @@ def test_a_killed_restore_resumes_without_duplicates(world: Any) -> None:
                                          "content_type = 'looks'").fetchone()[0]
     assert [status for _, status in runs] == ["running"]
     assert mapped_before >= made_before - 1  # each create's id is kept the moment it answers
-    doc = _cli(emu, db, "looks", *looks, "--at", at, "--yes")
+    doc = run_restore(emu, db, "looks", *looks, "--at", at, "--yes")
     assert all(r["action"] != "failed" and r["verified"] for r in doc["results"]), \
         [r for r in doc["results"] if r["action"] == "failed" or not r["verified"]]
     for k, title in titles.items():
@@ -178,7 +156,7 @@ def test_a_refused_object_is_recorded_and_the_rest_goes_on(world: Any) -> None:
     # Someone made another dashboard with the same title in the same folder meanwhile.
     api.write_json("POST", "/dashboards", {"title": dash["title"],
                                            "folder_id": dash["folder_id"]})
-    doc = _cli(emu, db, "dashboards", taken, other, "--at", at, "--yes", code=1)
+    doc = run_restore(emu, db, "dashboards", taken, other, "--at", at, "--yes", code=1)
     results = _by_key(doc)
     assert results[("dashboards", taken)]["action"] == "failed"
     assert "already_exists" in results[("dashboards", taken)]["error"]
@@ -200,11 +178,11 @@ def test_what_is_never_written_says_why(world: Any) -> None:
     builtin = next(k for k, s in emu.objects("permission_sets").items() if s.get("built_in"))
     explore = next(iter(emu.objects("explores")))
     emu.reset_stats()
-    doc = _cli(emu, db, "dashboards", lookml, "--at", at, "--yes")
-    doc["results"] += _cli(emu, db, "roles", admin, "--yes")["results"]
-    doc["results"] += _cli(emu, db, "permission_sets", builtin, "--yes")["results"]
-    doc["results"] += _cli(emu, db, "explores", explore, "--yes")["results"]
-    assert _writes(emu) == 0
+    doc = run_restore(emu, db, "dashboards", lookml, "--at", at, "--yes")
+    doc["results"] += run_restore(emu, db, "roles", admin, "--yes")["results"]
+    doc["results"] += run_restore(emu, db, "permission_sets", builtin, "--yes")["results"]
+    doc["results"] += run_restore(emu, db, "explores", explore, "--yes")["results"]
+    assert write_requests(emu) == 0
     why = {r["type"]: (r["action"], r["error"] or "") for r in doc["results"]}
     assert why["roles"][0] == "skipped" and "built-in" in why["roles"][1]
     assert why["permission_sets"][0] == "skipped" and "built-in" in why["permission_sets"][1]
@@ -218,13 +196,13 @@ def test_a_connection_needs_its_password_from_the_environment(world: Any) -> Non
     at = _sync(emu, db)
     name = next(iter(emu.objects("connections")))
     api.write_json("DELETE", f"/connections/{name}")
-    doc = _cli(emu, db, "connections", name, "--at", at, "--yes")
+    doc = run_restore(emu, db, "connections", name, "--at", at, "--yes")
     result = _by_key(doc)[("connections", name)]
     assert result["action"] == "skipped"
     assert "--connection-secret" in result["error"]
     assert name not in emu.objects("connections")
     secret = "s3cr3t-Pa55word-for-tests"
-    doc = _cli(emu, db, "connections", name, "--at", at, "--yes", "--connection-secret",
+    doc = run_restore(emu, db, "connections", name, "--at", at, "--yes", "--connection-secret",
                f"{name}=WAREHOUSE_PASSWORD", extra_env={"WAREHOUSE_PASSWORD": secret})
     result = _by_key(doc)[("connections", name)]
     assert result["action"] == "create" and result["verified"], result
@@ -239,12 +217,13 @@ def test_scheduled_plans_come_back_disabled_unless_asked(world: Any) -> None:
     plan_id = next(k for k, p in emu.objects("scheduled_plans").items() if p.get("enabled"))
     plan = api.get_json(f"/scheduled_plans/{plan_id}")
     api.write_json("DELETE", f"/scheduled_plans/{plan_id}")
-    doc = _cli(emu, db, "scheduled_plans", plan_id, "--at", at, "--yes")
+    doc = run_restore(emu, db, "scheduled_plans", plan_id, "--at", at, "--yes")
     first = _by_key(doc)[("scheduled_plans", plan_id)]
     assert first["action"] == "create" and first["verified"], first
     made = api.get_json(f"/scheduled_plans/{first['new_id']}")
     assert made["enabled"] is False and made["name"] == plan["name"]
-    doc = _cli(emu, db, "scheduled_plans", plan_id, "--at", at, "--yes", "--enable-schedules")
+    doc = run_restore(emu, db, "scheduled_plans", plan_id, "--at", at, "--yes",
+                      "--enable-schedules")
     again = _by_key(doc)[("scheduled_plans", plan_id)]
     assert again["new_id"] == first["new_id"] and again["action"] == "update"
     assert api.get_json(f"/scheduled_plans/{first['new_id']}")["enabled"] is True
@@ -263,7 +242,7 @@ def test_restore_job_is_a_dry_run_by_default_and_keeps_an_audit_trail(world: Any
     config = {"ops": {"restore_objects": {"config": {"type": "dashboards", "ids": [dash]}}}}
     emu.reset_stats()
     result = looker_restore_job.execute_in_process(run_config=config, resources=resources)
-    assert result.success and _writes(emu) == 0
+    assert result.success and write_requests(emu) == 0
     assert api.get_json(f"/dashboards/{dash}")["deleted"] is True
 
     config["ops"]["restore_objects"]["config"]["dry_run"] = False
@@ -321,13 +300,13 @@ def test_themes_colours_models_and_sets_come_back(world: Any) -> None:
         api.write_json("DELETE", f"/{kind}/{key}")
     emu.reset_stats()
     for kind, key in chosen.items():
-        [result] = _cli(emu, db, kind, key, "--at", at, "--yes")["results"]
+        [result] = run_restore(emu, db, kind, key, "--at", at, "--yes")["results"]
         assert result["action"] == "create" and result["verified"], result
         now = emu.objects(kind)[result["new_id"]]
         for field in PLAIN[kind]:
             assert now.get(field) == before[kind].get(field), (kind, field)
     # Models and connections keep their names (the name is their id).
-    assert _cli(emu, db, "lookml_models", chosen["lookml_models"], "--at", at,
+    assert run_restore(emu, db, "lookml_models", chosen["lookml_models"], "--at", at,
                 "--yes")["results"][0]["new_id"] == chosen["lookml_models"]
 
 
@@ -342,7 +321,7 @@ def test_rate_limited_writes_are_retried_without_duplicates(world: Any) -> None:
     emu.faults = Faults(rate_limit_every=3, retry_after_s=0)
     emu.reset_stats()
     try:
-        doc = _cli(emu, db, "looks", *looks, "--at", at, "--yes")
+        doc = run_restore(emu, db, "looks", *looks, "--at", at, "--yes")
     finally:
         emu.faults = Faults()
     assert emu.stats.by_status.get(429, 0) > 0
@@ -363,7 +342,7 @@ def test_a_reference_neither_live_nor_backed_up_is_named(world: Any) -> None:
     folder = emu.objects("looks")[look_id]["folder_id"]
     api.write_json("DELETE", f"/folders/{folder}")  # takes the look with it
     assert look_id not in emu.objects("looks")
-    doc = _cli(emu, db, "looks", look_id, "--at", at, "--yes")
+    doc = run_restore(emu, db, "looks", look_id, "--at", at, "--yes")
     [result] = doc["results"]
     # Nothing written: the look cannot go back into a folder that is nowhere.
     assert result["action"] == "skipped"

@@ -133,46 +133,51 @@ class Reconciler:
     def _refresh(self) -> None:
         self.live = self.r.get(f"/dashboards/{quote(self.dash_id, safe='')}")
 
-    # -- filters ----------------------------------------------------------------------------
+    # -- filters and layouts: flat children, written with their own fields -----------------
+
+    def _flat(self, child: str, backup: list[dict[str, Any]], fields: frozenset[str],
+              matched: dict[str, str | None]) -> None:
+        """Create what is missing, patch what differs (and keep the live read current: the
+        tiles are compared against it next, and a renamed filter is what a filter tile's
+        form names)."""
+        live_by_id = {str(c.get("id")): c for c in self.live.get(child) or []}
+        for c in backup:
+            old = str(c.get("id"))
+            want = pick(c, fields)
+            lid = matched[old]
+            if lid is None:
+                self.ops.append(Op(child, "create", old, None))
+                if self.write:
+                    made = self._post(f"/{child}", {**want, "dashboard_id": self.dash_id})
+                    matched[old] = str(made["id"])
+                    self.r.remember_child(child, old, str(made["id"]))
+                continue
+            have = pick(live_by_id[lid], fields)
+            changed = {k: want[k] for k in want if not same(want[k], have.get(k))}
+            if changed:
+                self.ops.append(Op(child, "update", old, lid, list(changed)))
+                if self.write:
+                    self._patch(f"/{child}/{lid}", changed)
+                    live_by_id[lid].update(changed)
+
+    def _extras(self, child: str, matched: dict[str, str | None],
+                keep: Callable[[dict[str, Any]], bool] = lambda _c: False) -> None:
+        """Delete the live children the backup does not have (after the tiles moved off)."""
+        taken = set(matched.values())
+        for c in self.live.get(child) or []:
+            lid = str(c.get("id"))
+            if lid not in taken and not keep(c):
+                self.ops.append(Op(child, "delete", None, lid))
+                if self.write:
+                    self.r.write(self.t, "DELETE", f"/{child}/{lid}")
 
     def filters(self) -> None:
+        # In row order, as Looker lays them out (gzr sorts the same way).
         backup = sorted(self.t.backup.get("dashboard_filters") or [],
                         key=lambda f: (f.get("row") is None, f.get("row") or 0))
-        live = self.live.get("dashboard_filters") or []
-        self.maps.filters = _match(backup, live, "dashboard_filters", self.r,
-                                   lambda f: f.get("name"))
-        live_by_id = {str(f.get("id")): f for f in live}
-        for f in backup:
-            old = str(f.get("id"))
-            want = pick(f, FILTER_FIELDS)
-            lid = self.maps.filters[old]
-            if lid is None:
-                self.ops.append(Op("dashboard_filters", "create", old, None))
-                if self.write:
-                    made = self._post("/dashboard_filters", {**want, "dashboard_id": self.dash_id})
-                    self.maps.filters[old] = str(made["id"])
-                    self.r.remember_child("dashboard_filters", old, str(made["id"]))
-                continue
-            have = pick(live_by_id[lid], FILTER_FIELDS)
-            changed = [k for k in want if not same(want[k], have.get(k))]
-            if changed:
-                self.ops.append(Op("dashboard_filters", "update", old, lid, changed))
-                if self.write:
-                    self._patch(f"/dashboard_filters/{lid}", {k: want[k] for k in changed})
-                    # The tiles are compared next against this read: keep it current (a
-                    # renamed filter is what a filter tile's form names).
-                    live_by_id[lid].update({k: want[k] for k in changed})
-
-    def extra_filters(self) -> None:
-        matched = set(self.maps.filters.values())
-        for f in self.live.get("dashboard_filters") or []:
-            lid = str(f.get("id"))
-            if lid not in matched:
-                self.ops.append(Op("dashboard_filters", "delete", None, lid))
-                if self.write:
-                    self.r.write(self.t, "DELETE", f"/dashboard_filters/{lid}")
-
-    # -- layouts ----------------------------------------------------------------------------
+        self.maps.filters = _match(backup, self.live.get("dashboard_filters") or [],
+                                   "dashboard_filters", self.r, lambda f: f.get("name"))
+        self._flat("dashboard_filters", backup, FILTER_FIELDS, self.maps.filters)
 
     def layouts(self) -> None:
         backup = self.t.backup.get("dashboard_layouts") or []
@@ -189,33 +194,7 @@ class Reconciler:
                     and live_active not in taken:
                 self.maps.layouts[old] = live_active
                 taken.add(live_active)
-        live_by_id = {str(lay.get("id")): lay for lay in live}
-        for lay in backup:
-            old = str(lay.get("id"))
-            want = pick(lay, LAYOUT_FIELDS)
-            lid = self.maps.layouts[old]
-            if lid is None:
-                self.ops.append(Op("dashboard_layouts", "create", old, None))
-                if self.write:
-                    made = self._post("/dashboard_layouts", {**want, "dashboard_id": self.dash_id})
-                    self.maps.layouts[old] = str(made["id"])
-                    self.r.remember_child("dashboard_layouts", old, str(made["id"]))
-                continue
-            have = pick(live_by_id[lid], LAYOUT_FIELDS)
-            changed = [k for k in want if not same(want[k], have.get(k))]
-            if changed:
-                self.ops.append(Op("dashboard_layouts", "update", old, lid, changed))
-                if self.write:
-                    self._patch(f"/dashboard_layouts/{lid}", {k: want[k] for k in changed})
-
-    def extra_layouts(self) -> None:
-        matched = set(self.maps.layouts.values())
-        for lay in self.live.get("dashboard_layouts") or []:
-            lid = str(lay.get("id"))
-            if lid not in matched and not lay.get("active"):
-                self.ops.append(Op("dashboard_layouts", "delete", None, lid))
-                if self.write:
-                    self.r.write(self.t, "DELETE", f"/dashboard_layouts/{lid}")
+        self._flat("dashboard_layouts", backup, LAYOUT_FIELDS, self.maps.layouts)
 
     # -- elements ---------------------------------------------------------------------------
 
@@ -387,8 +366,10 @@ class Reconciler:
             # New tiles brought components (and new tabs hold them); one read finds them.
             self._refresh()
         self.components()
-        self.extra_layouts()
-        self.extra_filters()
+        # The active layout stays: Looker refuses to delete it (there is always one).
+        self._extras("dashboard_layouts", self.maps.layouts, keep=lambda lay: bool(
+            lay.get("active")))
+        self._extras("dashboard_filters", self.maps.filters)
         return self.ops
 
 
