@@ -431,14 +431,15 @@ class Restore:
         target.action, target.reason, target.changes = "unchanged", None, []
         kind = target.kind
         try:
-            if kind.never:
-                target.action, target.reason = "skipped", kind.never
+            handler = self.handlers[kind.handler]
+            never = handler.never(target)
+            if never:
+                target.action, target.reason = "skipped", never
                 return
             if kind.builtin and target.backup.get(kind.builtin[0]) == kind.builtin[1]:
                 target.action = "skipped"
                 target.reason = f"built-in {kind.name} are never written"
                 return
-            handler = self.handlers[kind.handler]
             target.live_id, target.live, target.matched_by = handler.find(target)
             if target.live is None:
                 target.action = "create"

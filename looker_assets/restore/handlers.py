@@ -169,16 +169,14 @@ class Dashboard(Plain):
 
         return alerts_on_tiles(self.r, t)
 
-    def cannot_create(self, t: Target) -> str | None:
-        if "::" in t.id:
+    def never(self, t: Target) -> str | None:
+        if "::" in t.id:  # model::name
             return "LookML dashboards live in git: deploy the LookML to restore them"
-        return super().cannot_create(t)
+        return super().never(t)
 
     def diff(self, t: Target) -> list[str]:
         from looker_assets.restore.dashboards import child_changes
 
-        if "::" in t.id:
-            return []  # LookML: never written, nothing to compare
         return super().diff(t) + child_changes(self.r, t)
 
     def create_body(self, t: Target) -> dict[str, Any]:
@@ -190,8 +188,6 @@ class Dashboard(Plain):
     def apply(self, t: Target) -> None:
         from looker_assets.restore.dashboards import reconcile
 
-        if "::" in t.id:
-            return
         kind = t.kind
         if t.action == "create":
             body = self.create_body(t)

@@ -50,6 +50,10 @@ class Plain:
         """Objects that hang off this one: always in the plan with it."""
         return []
 
+    def never(self, t: Target) -> str | None:
+        """Why this object is never written (None: it may be)."""
+        return t.kind.never
+
     def fields(self, kind: K.Kind) -> frozenset[str]:
         return writable(kind.schema) - kind.omit - {kind.trash or "", "id"}
 
