@@ -221,6 +221,7 @@ class Generator:
             if kind == "explores":
                 self._link_explores()
             if kind == "dashboards":
+                _unique_titles(recs)
                 self._add_lookml_dashboards()
             if kind == "folders":
                 recs[LOOKML_FOLDER] = self.lookml_folder()
@@ -909,3 +910,20 @@ def element_number(dashboard_key: str, index: int) -> int:
 
 def element_id(dashboard_key: str, index: int) -> str:
     return str(element_number(dashboard_key, index))
+
+
+def _unique_titles(recs: dict[str, Record]) -> None:
+    """Looker refuses two live dashboards with one title in one folder (422 already_exists):
+    a generated repeat gets a number, as a person would name it, and draws nothing from the
+    RNG, so every other generated value stays as it was."""
+    seen: set[tuple[object, object]] = set()
+    for rec in recs.values():
+        if rec.fields.get("deleted"):
+            continue
+        folder, title = rec.fields.get("folder_id"), rec.fields.get("title")
+        n = 1
+        while (folder, title) in seen:
+            n += 1
+            title = f"{rec.fields.get('title')} ({n})"
+        rec.fields["title"] = title
+        seen.add((folder, title))
