@@ -70,6 +70,34 @@ def _copy(value: Any) -> Any:
     return _decode(_encode(value))
 
 
+# Where the ids of each kind of child start (they never meet the generated ones).
+CHILD_IDS = {"filters": 1_000_000_000, "layouts": 100_000_000, "elements": 3_000_000_000,
+             "components": 40_000_000_000, "board_sections": 10_000_000,
+             "board_items": 900_000_000}
+
+
+def _str_refs(obj: dict[str, Any], refs: Iterable[str]) -> None:
+    """Ids sent as numbers are stored as the strings Looker answers with."""
+    for ref in refs:
+        if obj.get(ref) is not None:
+            obj[ref] = str(obj[ref])
+
+
+def _check_order(changes: dict[str, Any], prop: str, parts: list[dict[str, Any]],
+                 what: str) -> None:
+    """An order sent in `changes` lists every one of `parts` (as strings)."""
+    if prop in changes:
+        ids = [str(x) for x in changes[prop] or ()]
+        if sorted(ids) != sorted(p["id"] for p in parts):
+            raise unprocessable(prop, "invalid", f"{prop} must list {what}")
+        changes[prop] = ids
+
+
+def _with_can(schema: str) -> dict[str, Any]:
+    """A blank child with its schema's `can` as the template has it."""
+    return {**blank(schema), "can": spec.shared_template(schema).get("can")}
+
+
 def blank(schema: str) -> dict[str, Any]:
     """Every property of `schema` with the value Looker gives what nobody set."""
     out: dict[str, Any] = {}
@@ -130,6 +158,23 @@ class Tx:
 Result = Any  # a body, or a callable producing it after the commit
 
 
+def _plain_delete(kind: str, param: str,
+                  guard: Callable[[Writer, Tx, str], Record] | None = None
+                  ) -> Callable[..., Result]:
+    """The delete of a kind whose objects take nothing with them: 404 (or what `guard`
+    refuses), else gone."""
+    def delete(self: Writer, tx: Tx, body: Any, raw: Any, params: dict[str, str],
+               query: dict[str, str]) -> Result:
+        key = params[param]
+        if guard is None:
+            self._get(tx, kind, key)
+        else:
+            guard(self, tx, key)
+        tx.drop(kind, key)
+        return None
+    return delete
+
+
 class Writer:
     """One method per supported operationId (see OPERATIONS)."""
 
@@ -162,10 +207,38 @@ class Writer:
     def _detail(self, kind: str, key: str) -> Callable[[], Any]:
         return lambda: self.store.detail_dict(kind, key)
 
+    def _write(self, tx: Tx, kind: str, rec: Record, changes: dict[str, Any],
+               meta: dict[str, Any] | None = None) -> Result:
+        """An update of `rec`, answered as the GET of the object."""
+        tx.update(kind, rec, changes, meta)
+        return self._detail(kind, rec.key)
+
     @staticmethod
     def _pick(body: dict[str, Any], schema: str) -> dict[str, Any]:
         allowed = spec.writable(schema)
         return {k: v for k, v in body.items() if k in allowed}
+
+    def _child_id(self, kind: str, owner: str) -> str:
+        """A new id for a child of dashboard or board `owner`, remembered as its child."""
+        cid = str(self.store.next_id(kind, CHILD_IDS[kind]))
+        self.store.child_owner[(kind, cid)] = owner
+        return cid
+
+    def _body_record(self, tx: Tx, body: Any, kind: str, prop: str) -> Record:
+        """The object a body names by id in `prop`: 422 when missing, 404 when unknown."""
+        key = str(body.get(prop) or "") if isinstance(body, dict) else ""
+        if not key:
+            raise missing(prop)
+        rec = tx.get(kind, key)
+        if rec is None:
+            raise not_found(f"{prop} {key} not found")
+        return rec
+
+    def _new_content_meta(self) -> str:
+        """A content_metadata_id for new content that inherits its parent's access."""
+        cm = str(self.store.next_id("content_metadata", 10_000_000))
+        self.store.set_access(cm, {"inherits": True, "entries": []})
+        return cm
 
     def _new(self, tx: Tx, kind: str, schema: str, key: str, fields: dict[str, Any],
              written: Iterable[str], meta: dict[str, Any] | None = None) -> Record:
@@ -309,11 +382,9 @@ class Writer:
         fields.pop("folder", None)
         fields.pop("deleted", None)
         rng = V.rng_for(self.store.seed, "created-dashboard", key)
-        layout_id = str(self.store.next_id("layouts", 100_000_000))
-        self.store.child_owner[("layouts", layout_id)] = key
-        layout = {**blank("DashboardLayout"), "id": layout_id, "dashboard_id": key,
-                  "type": "newspaper", "active": True, "dashboard_layout_components": [],
-                  "order": 0, "can": spec.shared_template("DashboardLayout").get("can")}
+        layout = {**_with_can("DashboardLayout"), "id": self._child_id("layouts", key),
+                  "dashboard_id": key, "type": "newspaper", "active": True,
+                  "dashboard_layout_components": [], "order": 0}
         self._new(tx, "dashboards", "Dashboard", key, {
             **fields,
             "id": key,
@@ -356,8 +427,7 @@ class Writer:
             self._title_free(tx, "dashboards", changes.get("title", rec.fields.get("title")),
                              folder, key)
         changes["last_updater_id"] = API_USER_ID
-        tx.update("dashboards", rec, changes)
-        return self._detail("dashboards", key)
+        return self._write(tx, "dashboards", rec, changes)
 
     def _trash_changes(self, rec: Record, changes: dict[str, Any]) -> None:
         """`deleted` true/false moves a dashboard or look to the trash and back."""
@@ -370,12 +440,7 @@ class Writer:
         elif not flag:
             changes.update(deleted_at=None, deleter_id=None)
 
-    def delete_dashboard(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
-                         query: dict[str, str]) -> Result:
-        key = params["dashboard_id"]
-        self._udd(tx, key)
-        tx.drop("dashboards", key)
-        return None
+    delete_dashboard = _plain_delete("dashboards", "dashboard_id", _udd)
 
     def move_dashboard(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
                        query: dict[str, str]) -> Result:
@@ -390,8 +455,7 @@ class Writer:
                                 "Dashboard is already in the destination folder")
         if not rec.fields.get("deleted"):
             self._title_free(tx, "dashboards", rec.fields.get("title"), folder, key)
-        tx.update("dashboards", rec, {"folder_id": folder})
-        return self._detail("dashboards", key)
+        return self._write(tx, "dashboards", rec, {"folder_id": folder})
 
     # -- dashboard children ---------------------------------------------------------------
 
@@ -403,118 +467,114 @@ class Writer:
             ch = {k: seed[k] for k in ("elements", "filters", "layouts")}
         return _copy(ch)
 
-    def _save_children(self, tx: Tx, rec: Record, ch: dict[str, Any]) -> None:
+    def _save_children(self, tx: Tx, rec: Record, ch: dict[str, Any], ckind: str = "",
+                       cid: str | None = None) -> Result:
+        """Stores the changed children; answers child `cid` as its GET does (None: a delete)."""
         tx.update("dashboards", rec, {}, {"children": ch})
+        if cid is None:
+            return None
 
-    def _locate(self, tx: Tx, ckind: str, cid: str) -> tuple[Record, dict[str, Any]]:
-        """The dashboard holding child `cid` and its children (a private copy)."""
-        key = self.store.child_dashboard(ckind, cid)
-        rec = tx.get("dashboards", key) if key else None
-        if rec is None:
-            raise not_found()
-        ch = self._children(rec)
-        if _find(ch, ckind, cid) is None:
-            raise not_found()
-        if rec.meta.get("lookml"):
-            raise built_in()
-        return rec, ch
-
-    def _child_detail(self, key: str, ckind: str, cid: str) -> Callable[[], Any]:
         def build() -> Any:
-            return _child(self.store, ckind, cid, key)
+            return _child(self.store, ckind, cid, rec.key)
         return build
 
-    def _dashboard_for_child(self, tx: Tx, body: dict[str, Any]) -> Record:
-        key = body.get("dashboard_id")
-        if not key:
-            raise missing("dashboard_id")
-        rec = tx.get("dashboards", str(key))
-        if rec is None:
-            raise not_found(f"dashboard_id {key} not found")
+    def _locate(self, tx: Tx, ckind: str, cid: str
+                ) -> tuple[Record, dict[str, Any], dict[str, Any]]:
+        """The dashboard holding child `cid`, its children (a private copy) and the child."""
+        rec, ch, child = self._holder(tx, "dashboards", self.store.child_dashboard(ckind, cid),
+                                      self._children, _find, ckind, cid)
         if rec.meta.get("lookml"):
             raise built_in()
-        return rec
+        return rec, ch, child
+
+    @staticmethod
+    def _holder(tx: Tx, kind: str, key: str | None, copy: Callable[[Record], Any],
+                find: Callable[[Any, str, str], dict[str, Any] | None], what: str, xid: str,
+                gone: str = "Not found") -> tuple[Record, Any, dict[str, Any]]:
+        """The dashboard or board `key` holding part `xid`, its parts copied by `copy`, and
+        the part `find` finds in them (404 `gone` when any of them is missing)."""
+        rec = tx.get(kind, key) if key else None
+        if rec is None:
+            raise not_found(gone)
+        held = copy(rec)
+        part = find(held, what, xid)
+        if part is None:
+            raise not_found(gone)
+        return rec, held, part
+
+    def _dashboard_for_child(self, tx: Tx, body: dict[str, Any]) -> tuple[Record, dict[str, Any]]:
+        """The dashboard a new child's body names, and its children (a private copy)."""
+        rec = self._body_record(tx, body, "dashboards", "dashboard_id")
+        if rec.meta.get("lookml"):
+            raise built_in()
+        return rec, self._children(rec)
 
     def create_dashboard_filter(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
                                 query: dict[str, str]) -> Result:
         for prop in ("dashboard_id", "name", "title", "type"):
             if body.get(prop) in (None, ""):
                 raise missing(prop)
-        rec = self._dashboard_for_child(tx, body)
-        ch = self._children(rec)
-        fid = str(self.store.next_id("filters", 1_000_000_000))
-        self.store.child_owner[("filters", fid)] = rec.key
-        fil = {**blank("DashboardFilter"), **self._pick(body, "CreateDashboardFilter"),
-               "id": fid, "dashboard_id": rec.key, "field": None,
-               "can": spec.shared_template("DashboardFilter").get("can")}
+        rec, ch = self._dashboard_for_child(tx, body)
+        fid = self._child_id("filters", rec.key)
+        fil = {**_with_can("DashboardFilter"), **self._pick(body, "CreateDashboardFilter"),
+               "id": fid, "dashboard_id": rec.key, "field": None}
         if fil.get("listens_to_filters") is None:
             fil["listens_to_filters"] = []
         ch["filters"].append(fil)
-        self._save_children(tx, rec, ch)
-        return self._child_detail(rec.key, "filters", fid)
+        return self._save_children(tx, rec, ch, "filters", fid)
 
     def update_dashboard_filter(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
                                 query: dict[str, str]) -> Result:
         fid = params["dashboard_filter_id"]
-        rec, ch = self._locate(tx, "filters", fid)
-        fil = _find(ch, "filters", fid)
+        rec, ch, fil = self._locate(tx, "filters", fid)
         fil.update(self._pick(body, "DashboardFilter"))  # dashboard_id is read-only here
-        self._save_children(tx, rec, ch)
-        return self._child_detail(rec.key, "filters", fid)
+        return self._save_children(tx, rec, ch, "filters", fid)
 
     def delete_dashboard_filter(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
                                 query: dict[str, str]) -> Result:
         fid = params["dashboard_filter_id"]
-        rec, ch = self._locate(tx, "filters", fid)
+        rec, ch, _ = self._locate(tx, "filters", fid)
         ch["filters"] = [f for f in ch["filters"] if f["id"] != fid]
-        self._save_children(tx, rec, ch)
-        return None
+        return self._save_children(tx, rec, ch)
 
     def create_dashboard_layout(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
                                 query: dict[str, str]) -> Result:
-        rec = self._dashboard_for_child(tx, body)
-        ch = self._children(rec)
-        lid = str(self.store.next_id("layouts", 100_000_000))
-        self.store.child_owner[("layouts", lid)] = rec.key
-        lay = {**blank("DashboardLayout"), **self._pick(body, "DashboardLayout"),
+        rec, ch = self._dashboard_for_child(tx, body)
+        lid = self._child_id("layouts", rec.key)
+        lay = {**_with_can("DashboardLayout"), **self._pick(body, "DashboardLayout"),
                "id": lid, "dashboard_id": rec.key, "deleted": False,
-               "dashboard_layout_components": [],
-               "can": spec.shared_template("DashboardLayout").get("can")}
+               "dashboard_layout_components": []}
         lay["active"] = bool(lay.get("active"))
         if lay["active"]:
             for other in ch["layouts"]:
                 other["active"] = False
         ch["layouts"].append(lay)
-        self._save_children(tx, rec, ch)
-        return self._child_detail(rec.key, "layouts", lid)
+        return self._save_children(tx, rec, ch, "layouts", lid)
 
     def update_dashboard_layout(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
                                 query: dict[str, str]) -> Result:
         lid = params["dashboard_layout_id"]
-        rec, ch = self._locate(tx, "layouts", lid)
-        lay = _find(ch, "layouts", lid)
+        rec, ch, lay = self._locate(tx, "layouts", lid)
         changes = self._pick(body, "DashboardLayout")
         changes.pop("dashboard_id", None)
         lay.update(changes)
         if changes.get("active"):  # one active layout per dashboard
             for other in ch["layouts"]:
                 other["active"] = other["id"] == lid
-        self._save_children(tx, rec, ch)
-        return self._child_detail(rec.key, "layouts", lid)
+        return self._save_children(tx, rec, ch, "layouts", lid)
 
     def delete_dashboard_layout(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
                                 query: dict[str, str]) -> Result:
         lid = params["dashboard_layout_id"]
-        rec, ch = self._locate(tx, "layouts", lid)
-        lay = _find(ch, "layouts", lid)
+        rec, ch, lay = self._locate(tx, "layouts", lid)
         if lay.get("active") or len(ch["layouts"]) == 1:
             raise unprocessable("id", "invalid",
                                 "Cannot delete the active or the only layout of a dashboard")
         ch["layouts"] = [x for x in ch["layouts"] if x["id"] != lid]
-        self._save_children(tx, rec, ch)
-        return None
+        return self._save_children(tx, rec, ch)
 
     NO_SOURCE_TYPES = frozenset({"text", "button"})  # tiles that run no query
+    ELEMENT_REFS = ("look_id", "query_id", "filter_id", "dashboard_layout_id", "merge_result_id")
 
     def _check_element(self, tx: Tx, el: dict[str, Any], sent: dict[str, Any],
                        ch: dict[str, Any], update: bool) -> None:
@@ -597,20 +657,14 @@ class Writer:
 
     def create_dashboard_element(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
                                  query: dict[str, str]) -> Result:
-        rec = self._dashboard_for_child(tx, body)
-        ch = self._children(rec)
+        rec, ch = self._dashboard_for_child(tx, body)
         sent = self._pick(body, "DashboardElement")
         sent.pop("look", None)
         sent.pop("query", None)
         self._check_element(tx, sent, sent, ch, update=False)
-        eid = str(self.store.next_id("elements", 3_000_000_000))
-        self.store.child_owner[("elements", eid)] = rec.key
-        el = {**blank("DashboardElement"), **sent, "id": eid, "dashboard_id": rec.key,
-              "can": spec.shared_template("DashboardElement").get("can")}
-        for ref in ("look_id", "query_id", "filter_id", "dashboard_layout_id",
-                    "merge_result_id"):
-            if el.get(ref) is not None:
-                el[ref] = str(el[ref])
+        eid = self._child_id("elements", rec.key)
+        el = {**_with_can("DashboardElement"), **sent, "id": eid, "dashboard_id": rec.key}
+        _str_refs(el, self.ELEMENT_REFS)
         if not el.get("type"):
             el["type"] = "text" if el.get("body_text") and not el.get("query_id") else "vis"
         el["result_maker"] = (None if el["type"] in self.NO_SOURCE_TYPES else
@@ -629,17 +683,14 @@ class Writer:
                 el["dashboard_layout_id"] = target["id"]
             comps = target["dashboard_layout_components"]
             row = max((c["row"] or 0) + (c["height"] or 0) for c in comps) if comps else 0
-            cid = str(self.store.next_id("components", 40_000_000_000))
-            self.store.child_owner[("components", cid)] = rec.key
-            comps.append(_new_component(cid, target["id"], eid, row, 0, 8, 6))
-        self._save_children(tx, rec, ch)
-        return self._child_detail(rec.key, "elements", eid)
+            comps.append(_new_component(self._child_id("components", rec.key), target["id"],
+                                        eid, row, 0, 8, 6))
+        return self._save_children(tx, rec, ch, "elements", eid)
 
     def update_dashboard_element(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
                                  query: dict[str, str]) -> Result:
         eid = params["dashboard_element_id"]
-        rec, ch = self._locate(tx, "elements", eid)
-        el = _find(ch, "elements", eid)
+        rec, ch, el = self._locate(tx, "elements", eid)
         sent = self._pick(body, "DashboardElement")
         for prop in ("look", "query", "dashboard_id"):
             sent.pop(prop, None)
@@ -648,10 +699,7 @@ class Writer:
             # A new source replaces the tile's result maker unless one is sent with it.
             merged["result_maker_id"] = sent.get("result_maker_id")
         self._check_element(tx, merged, sent, ch, update=True)
-        for ref in ("look_id", "query_id", "filter_id", "dashboard_layout_id",
-                    "merge_result_id"):
-            if merged.get(ref) is not None:
-                merged[ref] = str(merged[ref])
+        _str_refs(merged, self.ELEMENT_REFS)
         if merged["type"] not in self.NO_SOURCE_TYPES and (
                 "result_maker" in sent or "query_id" in sent or "look_id" in sent
                 or "merge_result_id" in sent):
@@ -669,20 +717,18 @@ class Writer:
                         comp["dashboard_layout_id"] = merged["dashboard_layout_id"]
         el.clear()
         el.update(merged)
-        self._save_children(tx, rec, ch)
-        return self._child_detail(rec.key, "elements", eid)
+        return self._save_children(tx, rec, ch, "elements", eid)
 
     def delete_dashboard_element(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
                                  query: dict[str, str]) -> Result:
         eid = params["dashboard_element_id"]
-        rec, ch = self._locate(tx, "elements", eid)
+        rec, ch, _ = self._locate(tx, "elements", eid)
         ch["elements"] = [e for e in ch["elements"] if e["id"] != eid]
         for lay in ch["layouts"]:  # its positions go with it; alerts on it are left behind
             lay["dashboard_layout_components"] = [
                 c for c in lay["dashboard_layout_components"]
                 if c.get("dashboard_element_id") != eid]
-        self._save_children(tx, rec, ch)
-        return None
+        return self._save_children(tx, rec, ch)
 
     COMPONENT_SIZES = ("row", "column", "width", "height")
 
@@ -690,8 +736,7 @@ class Writer:
                                           params: dict[str, str],
                                           query: dict[str, str]) -> Result:
         cid = params["dashboard_layout_component_id"]
-        rec, ch = self._locate(tx, "components", cid)
-        comp = _find(ch, "components", cid)
+        rec, ch, comp = self._locate(tx, "components", cid)
         changes = self._pick(body, "DashboardLayoutComponent")
         for ref in ("dashboard_layout_id", "dashboard_element_id"):
             # A position belongs to its element and layout: relinking is not a position edit.
@@ -703,8 +748,7 @@ class Writer:
             if prop in changes and f"granular_{prop}" not in changes and changes[prop] is not None:
                 changes[f"granular_{prop}"] = changes[prop] * 10
         comp.update(changes)
-        self._save_children(tx, rec, ch)
-        return self._child_detail(rec.key, "components", cid)
+        return self._save_children(tx, rec, ch, "components", cid)
 
     # -- looks ----------------------------------------------------------------------------
 
@@ -756,14 +800,9 @@ class Writer:
             meta = {"explore": f"{q['model']}::{q['view']}"}
         self._trash_changes(rec, changes)
         changes["last_updater_id"] = API_USER_ID
-        tx.update("looks", rec, changes, meta)
-        return self._detail("looks", key)
+        return self._write(tx, "looks", rec, changes, meta)
 
-    def delete_look(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
-                    query: dict[str, str]) -> Result:
-        self._get(tx, "looks", params["look_id"])
-        tx.drop("looks", params["look_id"])
-        return None
+    delete_look = _plain_delete("looks", "look_id")
 
     def move_look(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
                   query: dict[str, str]) -> Result:
@@ -775,8 +814,7 @@ class Writer:
         self._ref(tx, "folders", folder, "folder_id")
         if folder == rec.fields.get("folder_id"):
             raise unprocessable("folder_id", "invalid", "Look is already in the destination folder")
-        tx.update("looks", rec, {"folder_id": folder})
-        return self._detail("looks", key)
+        return self._write(tx, "looks", rec, {"folder_id": folder})
 
     # -- folders --------------------------------------------------------------------------
 
@@ -796,11 +834,9 @@ class Writer:
         key = self.store.new_key("folders")
         personal = bool(parent.fields.get("is_personal")
                         or parent.fields.get("is_personal_descendant"))
-        cm = str(self.store.next_id("content_metadata", 10_000_000))
-        self.store.set_access(cm, {"inherits": True, "entries": []})
         self._new(tx, "folders", "Folder", key, {
             "name": body["name"], "parent_id": parent.key, "id": key,
-            "content_metadata_id": cm, "creator_id": API_USER_ID,
+            "content_metadata_id": self._new_content_meta(), "creator_id": API_USER_ID,
             "is_personal": False, "is_personal_descendant": personal,
         }, ("name", "parent_id"))
         return self._detail("folders", key)
@@ -824,8 +860,7 @@ class Writer:
             changes["parent_id"] = parent.key
         if "name" in changes and not changes["name"]:
             raise missing("name")
-        tx.update("folders", rec, changes)
-        return self._detail("folders", key)
+        return self._write(tx, "folders", rec, changes)
 
     def _ancestors(self, tx: Tx, key: str) -> list[str]:
         out = []
@@ -869,11 +904,27 @@ class Writer:
         return _copy(raw)
 
     def _save_sections(self, tx: Tx, rec: Record, sections: list[dict[str, Any]],
-                       changes: dict[str, Any] | None = None) -> None:
+                       changes: dict[str, Any] | None = None, what: str = "",
+                       xid: str | None = None) -> Result:
+        """Stores the changed sections; answers part `xid` as its GET does (None: a delete)."""
         changes = dict(changes or {})
         if "section_order" not in rec.meta.get("written", ()) and "section_order" not in changes:
             changes["section_order"] = [s["id"] for s in sections]
         tx.update("boards", rec, changes, {"board_sections": sections})
+        if xid is None:
+            return None
+
+        def build() -> Any:
+            board = self.store.detail_dict("boards", rec.key) or {}
+            return _board_find(board.get("board_sections") or [], what, xid)
+        return build
+
+    def _section_order(self, rec: Record, order: Callable[[list[str]], list[str]]
+                       ) -> dict[str, Any] | None:
+        """A section_order the client wrote follows sections made or deleted."""
+        if "section_order" not in rec.meta.get("written", ()):
+            return None
+        return {"section_order": order(list(rec.fields.get("section_order") or ()))}
 
     def create_board(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
                      query: dict[str, str]) -> Result:
@@ -882,10 +933,8 @@ class Writer:
         self._ref(tx, "users", body.get("user_id"), "user_id")
         key = self.store.new_key("boards")
         fields = self._pick(body, "Board")
-        cm = str(self.store.next_id("content_metadata", 10_000_000))
-        self.store.set_access(cm, {"inherits": True, "entries": []})
         self._new(tx, "boards", "Board", key, {
-            **fields, "id": key, "content_metadata_id": cm,
+            **fields, "id": key, "content_metadata_id": self._new_content_meta(),
             "user_id": fields.get("user_id") or API_USER_ID,
             "section_order": fields.get("section_order") or [], "primary_homepage": False,
         }, [*fields, "section_order"], {"board_sections": []})
@@ -898,89 +947,51 @@ class Writer:
         changes = self._pick(body, "Board")
         self._ref(tx, "users", changes.get("user_id"), "user_id")
         sections = self._sections(rec)
-        if "section_order" in changes:
-            ids = [str(x) for x in changes["section_order"] or ()]
-            if sorted(ids) != sorted(s["id"] for s in sections):
-                raise unprocessable("section_order", "invalid",
-                                    "section_order must list the board's sections")
-            changes["section_order"] = ids
+        _check_order(changes, "section_order", sections, "the board's sections")
         self._save_sections(tx, rec, sections, changes)
         return self._detail("boards", key)
 
-    def delete_board(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
-                     query: dict[str, str]) -> Result:
-        self._get(tx, "boards", params["board_id"])
-        tx.drop("boards", params["board_id"])
-        return None
+    delete_board = _plain_delete("boards", "board_id")
 
-    def _locate_board(self, tx: Tx, what: str, xid: str) -> tuple[Record, list[dict[str, Any]]]:
-        key = self.store.child_board(what, xid)
-        rec = tx.get("boards", key) if key else None
-        if rec is None:
-            raise not_found()
-        sections = self._sections(rec)
-        if _board_find(sections, what, xid) is None:
-            raise not_found()
-        return rec, sections
-
-    def _board_part(self, key: str, what: str, xid: str) -> Callable[[], Any]:
-        def build() -> Any:
-            board = self.store.detail_dict("boards", key) or {}
-            return _board_find(board.get("board_sections") or [], what, xid)
-        return build
+    def _locate_board(self, tx: Tx, what: str, xid: str
+                      ) -> tuple[Record, list[dict[str, Any]], dict[str, Any]]:
+        """The board holding section or item `xid`, its sections (a private copy) and the
+        section or item."""
+        return self._holder(tx, "boards", self.store.child_board(what, xid), self._sections,
+                            _board_find, what, xid)
 
     def create_board_section(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
                              query: dict[str, str]) -> Result:
-        board_id = body.get("board_id")
-        if not board_id:
-            raise missing("board_id")
-        rec = tx.get("boards", str(board_id))
-        if rec is None:
-            raise not_found(f"board_id {board_id} not found")
+        rec = self._body_record(tx, body, "boards", "board_id")
         sections = self._sections(rec)
-        sid = str(self.store.next_id("board_sections", 10_000_000))
-        self.store.child_owner[("board_sections", sid)] = rec.key
+        sid = self._child_id("board_sections", rec.key)
         now = self.store.now()
         fields = self._pick(body, "BoardSection")
         sections.append({"id": sid, "board_id": rec.key, "title": fields.get("title"),
                          "description": fields.get("description"), "created_at": now,
                          "updated_at": now, "deleted_at": fields.get("deleted_at"),
                          "item_order": [], "items": []})
-        order = None
-        if "section_order" in rec.meta.get("written", ()):
-            order = {"section_order": [*(rec.fields.get("section_order") or ()), sid]}
-        self._save_sections(tx, rec, sections, order)
-        return self._board_part(rec.key, "sections", sid)
+        order = self._section_order(rec, lambda ids: [*ids, sid])
+        return self._save_sections(tx, rec, sections, order, "sections", sid)
 
     def update_board_section(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
                              query: dict[str, str]) -> Result:
         sid = params["board_section_id"]
-        rec, sections = self._locate_board(tx, "sections", sid)
-        sec = _board_find(sections, "sections", sid)
+        rec, sections, sec = self._locate_board(tx, "sections", sid)
         changes = self._pick(body, "BoardSection")
         changes.pop("board_id", None)
-        if "item_order" in changes:
-            ids = [str(x) for x in changes["item_order"] or ()]
-            if sorted(ids) != sorted(i["id"] for i in sec["items"]):
-                raise unprocessable("item_order", "invalid",
-                                    "item_order must list the section's items")
-            changes["item_order"] = ids
+        _check_order(changes, "item_order", sec["items"], "the section's items")
         sec.update(changes)
         sec["updated_at"] = self.store.now()
-        self._save_sections(tx, rec, sections)
-        return self._board_part(rec.key, "sections", sid)
+        return self._save_sections(tx, rec, sections, None, "sections", sid)
 
     def delete_board_section(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
                              query: dict[str, str]) -> Result:
         sid = params["board_section_id"]
-        rec, sections = self._locate_board(tx, "sections", sid)
+        rec, sections, _ = self._locate_board(tx, "sections", sid)
         sections = [s for s in sections if s["id"] != sid]
-        order = None
-        if "section_order" in rec.meta.get("written", ()):
-            order = {"section_order": [x for x in rec.fields.get("section_order") or ()
-                                       if x != sid]}
-        self._save_sections(tx, rec, sections, order)
-        return None
+        order = self._section_order(rec, lambda ids: [x for x in ids if x != sid])
+        return self._save_sections(tx, rec, sections, order)
 
     def _item_content(self, tx: Tx, item: dict[str, Any]) -> None:
         targets = [(k, item.get(p)) for k, p in (("dashboards", "dashboard_id"),
@@ -998,34 +1009,26 @@ class Writer:
         sid = body.get("board_section_id")
         if not sid:
             raise missing("board_section_id")
-        key = self.store.child_board("sections", str(sid))
-        rec = tx.get("boards", key) if key else None
-        sections = self._sections(rec) if rec else []
-        sec = _board_find(sections, "sections", str(sid))
-        if rec is None or sec is None:
-            raise not_found(f"board_section_id {sid} not found")
+        rec, sections, sec = self._holder(
+            tx, "boards", self.store.child_board("sections", str(sid)), self._sections,
+            _board_find, "sections", str(sid), f"board_section_id {sid} not found")
         fields = self._pick(body, "BoardItem")
         fields.pop("custom_image_data_base64", None)  # write-only: never echoed
         self._item_content(tx, fields)
-        iid = str(self.store.next_id("board_items", 900_000_000))
-        self.store.child_owner[("board_items", iid)] = rec.key
+        iid = self._child_id("board_items", rec.key)
         item = {**{p: None for p in spec.writable("BoardItem")}, **fields, "id": iid,
                 "board_section_id": sec["id"]}
-        for prop in ("dashboard_id", "look_id"):
-            if item.get(prop) is not None:
-                item[prop] = str(item[prop])
+        _str_refs(item, ("dashboard_id", "look_id"))
         if item.get("order") is None:
             item["order"] = len(sec["items"])
         sec["items"].append(item)
         sec["item_order"].append(iid)
-        self._save_sections(tx, rec, sections)
-        return self._board_part(rec.key, "items", iid)
+        return self._save_sections(tx, rec, sections, None, "items", iid)
 
     def update_board_item(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
                           query: dict[str, str]) -> Result:
         iid = params["board_item_id"]
-        rec, sections = self._locate_board(tx, "items", iid)
-        item = _board_find(sections, "items", iid)
+        rec, sections, item = self._locate_board(tx, "items", iid)
         changes = self._pick(body, "BoardItem")
         changes.pop("custom_image_data_base64", None)
         if changes.get("board_section_id") not in (None, item["board_section_id"]):
@@ -1034,18 +1037,16 @@ class Writer:
         merged = {**item, **changes}
         self._item_content(tx, merged)
         item.update(changes)
-        self._save_sections(tx, rec, sections)
-        return self._board_part(rec.key, "items", iid)
+        return self._save_sections(tx, rec, sections, None, "items", iid)
 
     def delete_board_item(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
                           query: dict[str, str]) -> Result:
         iid = params["board_item_id"]
-        rec, sections = self._locate_board(tx, "items", iid)
+        rec, sections, _ = self._locate_board(tx, "items", iid)
         for sec in sections:
             sec["items"] = [i for i in sec["items"] if i["id"] != iid]
             sec["item_order"] = [x for x in sec["item_order"] if x != iid]
-        self._save_sections(tx, rec, sections)
-        return None
+        return self._save_sections(tx, rec, sections)
 
     # -- users ----------------------------------------------------------------------------
 
@@ -1060,8 +1061,7 @@ class Writer:
         folder = self.store.new_key("folders")
         first, last = fields.get("first_name") or "", fields.get("last_name") or ""
         display = f"{first} {last}".strip() or None
-        cm = str(self.store.next_id("content_metadata", 10_000_000))
-        self.store.set_access(cm, {"inherits": True, "entries": []})
+        cm = self._new_content_meta()
         # Every user comes with a personal folder under Users.
         self._new(tx, "folders", "Folder", folder, {
             "name": display or f"User {key}", "parent_id": USERS_ROOT, "id": folder,
@@ -1087,8 +1087,7 @@ class Writer:
             first = changes.get("first_name", rec.fields.get("first_name")) or ""
             last = changes.get("last_name", rec.fields.get("last_name")) or ""
             changes["display_name"] = f"{first} {last}".strip() or None
-        tx.update("users", rec, changes)
-        return self._detail("users", key)
+        return self._write(tx, "users", rec, changes)
 
     def delete_user(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
                     query: dict[str, str]) -> Result:
@@ -1190,8 +1189,7 @@ class Writer:
                 raise missing("name")
             if not self._unique(tx, "groups", "name", changes["name"], key, fold=True):
                 raise taken("name")
-        tx.update("groups", rec, changes)
-        return self._detail("groups", key)
+        return self._write(tx, "groups", rec, changes)
 
     def delete_group(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
                      query: dict[str, str]) -> Result:
@@ -1199,15 +1197,21 @@ class Writer:
         self._get(tx, "groups", key)
         tx.drop("groups", key)
         # Its memberships, roles and sub-group edges go with it.
-        for _k, r in tx.records("users").items():
-            if key in (r.fields.get("group_ids") or ()):
-                tx.update("users", r, {"group_ids": [g for g in r.fields["group_ids"]
-                                                     if g != key]}, touch=False)
-        for _k, r in tx.records("groups").items():
-            if key in r.meta.get("parent_group_ids", ()):
-                tx.update("groups", r, {}, {"parent_group_ids": [
-                    g for g in r.meta["parent_group_ids"] if g != key]}, touch=False)
+        self._unlink(tx, "users", "group_ids", key)
+        self._unlink(tx, "groups", "parent_group_ids", key, in_meta=True)
         return None
+
+    def _unlink(self, tx: Tx, kind: str, prop: str, key: str, in_meta: bool = False) -> None:
+        """`key` leaves the id list `prop` of every object of `kind` (a field, or kept in
+        the record's meta)."""
+        for r in tx.records(kind).values():
+            ids = (r.meta.get(prop) if in_meta else r.fields.get(prop)) or ()
+            if key in ids:
+                kept = [x for x in ids if x != key]
+                if in_meta:
+                    tx.update(kind, r, {}, {prop: kept}, touch=False)
+                else:
+                    tx.update(kind, r, {prop: kept}, touch=False)
 
     def _membership(self, tx: Tx, group: Record) -> None:
         if group.fields.get("externally_managed"):
@@ -1218,12 +1222,8 @@ class Writer:
                        query: dict[str, str]) -> Result:
         group = self._get(tx, "groups", params["group_id"])
         self._membership(tx, group)
-        uid = str(body.get("user_id") or "") if isinstance(body, dict) else ""
-        if not uid:
-            raise missing("user_id")
-        user = tx.get("users", uid)
-        if user is None:
-            raise not_found(f"user_id {uid} not found")
+        user = self._body_record(tx, body, "users", "user_id")
+        uid = user.key
         ids = list(user.fields.get("group_ids") or ())
         if group.key not in ids:
             tx.update("users", user, {"group_ids": [*ids, group.key]}, touch=False)
@@ -1244,12 +1244,8 @@ class Writer:
     def add_group_group(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
                         query: dict[str, str]) -> Result:
         parent = self._get(tx, "groups", params["group_id"])
-        gid = str(body.get("group_id") or "") if isinstance(body, dict) else ""
-        if not gid:
-            raise missing("group_id")
-        child = tx.get("groups", gid)
-        if child is None:
-            raise not_found(f"group_id {gid} not found")
+        child = self._body_record(tx, body, "groups", "group_id")
+        gid = child.key
         if child.key == parent.key or child.key in self._group_ancestors(tx, parent.key):
             raise unprocessable("group_id", "invalid", "A group cannot include itself")
         parents = list(child.meta.get("parent_group_ids", ()))
@@ -1325,22 +1321,15 @@ class Writer:
                 raise taken("name")
             changes["name"] = body["name"]
         self._role_sets(tx, body, changes)
-        tx.update("roles", rec, changes)
-        return self._detail("roles", key)
+        return self._write(tx, "roles", rec, changes)
 
     def delete_role(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
                     query: dict[str, str]) -> Result:
         key = params["role_id"]
         self._role(tx, key)
         tx.drop("roles", key)
-        for _k, r in tx.records("users").items():
-            if key in (r.fields.get("role_ids") or ()):
-                tx.update("users", r, {"role_ids": [x for x in r.fields["role_ids"]
-                                                    if x != key]}, touch=False)
-        for _k, r in tx.records("groups").items():
-            if key in r.meta.get("role_ids", ()):
-                tx.update("groups", r, {}, {"role_ids": [x for x in r.meta["role_ids"]
-                                                         if x != key]}, touch=False)
+        self._unlink(tx, "users", "role_ids", key)
+        self._unlink(tx, "groups", "role_ids", key, in_meta=True)
         return None
 
     def set_role_groups(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
@@ -1478,15 +1467,9 @@ class Writer:
         rec = self._custom_ua(tx, key)
         changes = self._pick(body, "UserAttribute")
         self._ua_checks(tx, changes, key)
-        tx.update("user_attributes", rec, changes)
-        return self._detail("user_attributes", key)
+        return self._write(tx, "user_attributes", rec, changes)
 
-    def delete_user_attribute(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
-                              query: dict[str, str]) -> Result:
-        key = params["user_attribute_id"]
-        self._custom_ua(tx, key)
-        tx.drop("user_attributes", key)
-        return None
+    delete_user_attribute = _plain_delete("user_attributes", "user_attribute_id", _custom_ua)
 
     def _group_values(self, rec: Record) -> list[list[str]]:
         """[group_id, value] pairs, highest precedence first."""
@@ -1614,14 +1597,9 @@ class Writer:
             meta = {"destinations": (self.store.detail_dict("scheduled_plans", key) or {}).get(
                 "scheduled_plan_destination") or []}
         self._plan_checks(tx, {**rec.fields, **changes})
-        tx.update("scheduled_plans", rec, changes, meta)
-        return self._detail("scheduled_plans", key)
+        return self._write(tx, "scheduled_plans", rec, changes, meta)
 
-    def delete_scheduled_plan(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
-                              query: dict[str, str]) -> Result:
-        self._get(tx, "scheduled_plans", params["scheduled_plan_id"])
-        tx.drop("scheduled_plans", params["scheduled_plan_id"])
-        return None
+    delete_scheduled_plan = _plain_delete("scheduled_plans", "scheduled_plan_id")
 
     ALERT_REQUIRED = ("field", "destinations", "comparison_type", "threshold", "cron")
 
@@ -1631,10 +1609,9 @@ class Writer:
                 raise missing(prop)
         eid = alert.get("dashboard_element_id")
         if eid:
-            key = self.store.child_dashboard("elements", str(eid))
-            rec = tx.get("dashboards", key) if key else None
-            if rec is None or _find(self._children(rec), "elements", str(eid)) is None:
-                raise not_found(f"dashboard_element_id {eid} not found")
+            self._holder(tx, "dashboards", self.store.child_dashboard("elements", str(eid)),
+                         self._children, _find, "elements", str(eid),
+                         f"dashboard_element_id {eid} not found")
         self._ref(tx, "users", alert.get("owner_id"), "owner_id")
         if alert.get("query_id") and self.store.query_dict(str(alert["query_id"])) is None:
             raise not_found(f"query_id {alert['query_id']} not found")
@@ -1669,8 +1646,7 @@ class Writer:
                     if p not in ("dashboard_element_id",)}
         replaced.update({k: v for k, v in fields.items() if k != "dashboard_element_id"})
         replaced["owner_id"] = str(replaced["owner_id"])
-        tx.update("alerts", rec, replaced)
-        return self._detail("alerts", key)
+        return self._write(tx, "alerts", rec, replaced)
 
     def update_alert_field(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
                            query: dict[str, str]) -> Result:
@@ -1678,14 +1654,9 @@ class Writer:
         rec = self._get(tx, "alerts", key)
         changes = self._pick(body, "AlertPatch")
         self._ref(tx, "users", changes.get("owner_id"), "owner_id")
-        tx.update("alerts", rec, changes)
-        return self._detail("alerts", key)
+        return self._write(tx, "alerts", rec, changes)
 
-    def delete_alert(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
-                     query: dict[str, str]) -> Result:
-        self._get(tx, "alerts", params["alert_id"])
-        tx.drop("alerts", params["alert_id"])
-        return None
+    delete_alert = _plain_delete("alerts", "alert_id")
 
     # -- themes and colour collections ----------------------------------------------------
 
@@ -1712,14 +1683,9 @@ class Writer:
         changes = self._pick(body, "Theme")
         if "name" in changes:
             self._theme_name(changes["name"])
-        tx.update("themes", rec, changes)
-        return self._detail("themes", key)
+        return self._write(tx, "themes", rec, changes)
 
-    def delete_theme(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
-                     query: dict[str, str]) -> Result:
-        self._get(tx, "themes", params["theme_id"])
-        tx.drop("themes", params["theme_id"])
-        return None
+    delete_theme = _plain_delete("themes", "theme_id")
 
     def create_color_collection(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
                                 query: dict[str, str]) -> Result:
@@ -1736,14 +1702,9 @@ class Writer:
                                 query: dict[str, str]) -> Result:
         key = params["collection_id"]
         rec = self._get(tx, "color_collections", key)
-        tx.update("color_collections", rec, self._pick(body, "ColorCollection"))
-        return self._detail("color_collections", key)
+        return self._write(tx, "color_collections", rec, self._pick(body, "ColorCollection"))
 
-    def delete_color_collection(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
-                                query: dict[str, str]) -> Result:
-        self._get(tx, "color_collections", params["collection_id"])
-        tx.drop("color_collections", params["collection_id"])
-        return None
+    delete_color_collection = _plain_delete("color_collections", "collection_id")
 
     # -- connections and models (keyed by name) -------------------------------------------
 
@@ -1796,14 +1757,9 @@ class Writer:
             meta["dialect"] = self._dialect(changes["dialect_name"])
         if "password" in secrets:
             meta["has_password"] = bool(secrets["password"])
-        tx.update("connections", rec, changes, meta)
-        return self._detail("connections", key)
+        return self._write(tx, "connections", rec, changes, meta)
 
-    def delete_connection(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
-                          query: dict[str, str]) -> Result:
-        self._get(tx, "connections", params["connection_name"])
-        tx.drop("connections", params["connection_name"])
-        return None
+    delete_connection = _plain_delete("connections", "connection_name")
 
     def create_lookml_model(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
                             query: dict[str, str]) -> Result:
@@ -1830,8 +1786,7 @@ class Writer:
         changes.pop("name", None)
         for conn in changes.get("allowed_db_connection_names") or ():
             self._ref(tx, "connections", str(conn), "allowed_db_connection_names")
-        tx.update("lookml_models", rec, changes)
-        return self._detail("lookml_models", key)
+        return self._write(tx, "lookml_models", rec, changes)
 
     def delete_lookml_model(self, tx: Tx, body: Any, raw: Any, params: dict[str, str],
                             query: dict[str, str]) -> Result:
@@ -1928,10 +1883,10 @@ class Writer:
         return None
 
 
+# Every public method but `run` is an operation (the upper-case constants are not callable).
 OPERATIONS: tuple[str, ...] = tuple(
-    name for name in vars(Writer) if not name.startswith("_") and name not in (
-        "run", "NO_SOURCE_TYPES", "COMPONENT_SIZES",
-        "USER_PROPS", "UA_TYPES", "PLAN_TARGETS", "ALERT_REQUIRED", "SECRETS"))
+    name for name, value in vars(Writer).items()
+    if not name.startswith("_") and callable(value) and name != "run")
 
 
 # -- finding children -----------------------------------------------------------------------

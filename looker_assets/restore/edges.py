@@ -30,7 +30,7 @@ import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 from urllib.parse import quote
 
 from looker_assets.restore.fields import pick, writable
@@ -66,6 +66,11 @@ def marker(type_: str, old: str) -> str:
 
 def is_marker(value: str | None) -> bool:
     return value is not None and value.startswith("<")
+
+
+def is_live(value: str | None) -> TypeGuard[str]:
+    """A resolved id that names a live object (not gone, LATER or a marker)."""
+    return value is not None and value != LATER and not is_marker(value)
 
 
 @dataclass
@@ -292,60 +297,90 @@ def replace_all(category: str, noun: str, want: dict[str, str], have: list[str],
     return [*ops, Op(category, "", lambda: put(body))]
 
 
-class GroupValues(Edged):
+class _Hanging(Edged):
+    """Edges with no fields of their own, kept under the id of the object they hang on (a
+    user attribute, a role, a folder's or board's content metadata): found, and written in
+    apply, through that object once it is live."""
+
+    parent_type = ""  # the kind of object they hang on
+    noun = ""  # what they are, for the plan
+
+    def parent(self, t: Target) -> str | None:
+        """What the object they hang on stands for now (see `resolve`)."""
+        return self.resolve(t, self.parent_type, t.id)
+
+    def read(self, pid: str) -> Any:
+        """The live edges on object `pid` (None: not there)."""
+        raise NotImplementedError
+
+    def load(self, t: Target, pid: str) -> None:
+        """Reads the live edges before they are written."""
+        t.live = self.read(pid)
+
+    def not_live(self, t: Target) -> str:
+        return f"{self.name_of(self.parent_type, t.id)} is not live"
+
+    def desired(self, t: Target) -> dict[str, Any]:
+        return {}
+
+    def current(self, t: Target) -> dict[str, Any]:
+        return {}
+
+    def find(self, t: Target) -> tuple[str | None, Any, str]:
+        pid = self.parent(t)
+        if not is_live(pid):
+            return None, None, "id"
+        live = self.read(pid)
+        return (pid, live, "id" if pid == t.id else "id map") if live is not None else (
+            None, None, "id")
+
+    def cannot_create(self, t: Target) -> str | None:
+        if self.parent(t) is None:
+            return (f"{self.name_of(self.parent_type, t.id)} is gone and not restored: "
+                    f"its {self.noun} have nothing to hang on")
+        return None  # the object they hang on is re-created first in this run
+
+    def apply(self, t: Target) -> None:
+        pid = self.parent(t)
+        if not is_live(pid):
+            from looker_assets.restore.engine import RestoreError
+
+            raise RestoreError(self.not_live(t))
+        self.r.remember(t, pid)
+        self.load(t, pid)
+        super().link(t)
+
+    def link(self, t: Target) -> None:
+        pass  # written in apply: the object they hang on exists by then
+
+
+class GroupValues(_Hanging):
     """A user attribute's values for groups (user_attribute_group_values, id = the attribute
-    id): set_user_attribute_group_values replaces them all, in rank order (lowest wins)."""
+    id): set_user_attribute_group_values replaces them all, in rank order (lowest wins).
+    Written in apply: the attribute and the groups exist by then (level 9)."""
+
+    parent_type, noun = "user_attributes", "group values"
 
     def dependencies(self, t: Target) -> list[tuple[str, str]]:
         entries = t.backup if isinstance(t.backup, list) else []
         return [("user_attributes", t.id)] + [("groups", str(e["group_id"])) for e in entries
                                               if e.get("group_id") is not None]
 
-    def attribute(self, t: Target) -> str | None:
-        return self.resolve(t, "user_attributes", t.id)
+    def read(self, pid: str) -> Any:
+        return self.r.get_or_none(f"/user_attributes/{_q(pid)}/group_values")
 
-    def find(self, t: Target) -> tuple[str | None, Any, str]:
-        aid = self.attribute(t)
-        if aid is None or aid == LATER or is_marker(aid):
-            return None, None, "id"
-        live = self.r.get_or_none(f"/user_attributes/{_q(aid)}/group_values")
-        return (aid, live, "id" if aid == t.id else "id map") if live is not None else (
-            None, None, "id")
-
-    def cannot_create(self, t: Target) -> str | None:
-        if self.attribute(t) is None:
-            return (f"{self.name_of('user_attributes', t.id)} is gone and not restored: "
-                    f"its group values have nothing to hang on")
-        return None  # the attribute is re-created first (level 1)
+    def load(self, t: Target, pid: str) -> None:
+        t.live = self.r.get(f"/user_attributes/{_q(pid)}/group_values")
 
     def notes(self, t: Target) -> list[str]:
         return hidden_note(t.backup if isinstance(t.backup, list) else [])
 
     def edges(self, t: Target, notes: list[str]) -> list[Op]:
-        aid = t.live_id or self.attribute(t)
+        aid = t.live_id or self.parent(t)
         entries = t.backup if isinstance(t.backup, list) else []
         if aid is None or aid == LATER or hidden_note(entries):
             return []
         return values_ops(self, t, aid, entries, notes)
-
-    def current(self, t: Target) -> dict[str, Any]:
-        return {}
-
-    def desired(self, t: Target) -> dict[str, Any]:
-        return {}
-
-    def apply(self, t: Target) -> None:
-        aid = self.attribute(t)
-        if aid is None or aid == LATER or is_marker(aid):
-            from looker_assets.restore.engine import RestoreError
-
-            raise RestoreError(f"{self.name_of('user_attributes', t.id)} is not live")
-        self.r.remember(t, aid)
-        t.live = self.r.get(f"/user_attributes/{_q(aid)}/group_values")
-        super().link(t)
-
-    def link(self, t: Target) -> None:
-        pass  # written in apply: the attribute and the groups exist by then (level 9)
 
 
 def hidden_note(entries: list[dict[str, Any]]) -> list[str]:
@@ -459,42 +494,27 @@ class Role(Edged):
             t, "PUT", f"/roles/{_q(rid)}/users", body))
 
 
-class RoleUsers(Edged):
+class RoleUsers(_Hanging):
     """A role's direct users (role_users, id = the role id), set with the replace-all
-    set_role_users on the live role. Never on the built-in Admin role."""
+    set_role_users on the live role (written in apply: the role exists by then). Never on
+    the built-in Admin role."""
+
+    parent_type, noun = "roles", "users"
 
     def dependencies(self, t: Target) -> list[tuple[str, str]]:
         return [("roles", t.id)]
 
-    def role(self, t: Target) -> str | None:
-        return self.resolve(t, "roles", t.id)
-
-    def find(self, t: Target) -> tuple[str | None, Any, str]:
-        rid = self.role(t)
-        if rid is None or rid == LATER or is_marker(rid):
-            return None, None, "id"
+    def read(self, pid: str) -> Any:
         # Read directly: the direct holders only, as the backup has them.
-        live = self.r.get_or_none(f"/roles/{_q(rid)}/users", direct_association_only="true",
+        return self.r.get_or_none(f"/roles/{_q(pid)}/users", direct_association_only="true",
                                   fields="id,email")
-        if live is None:
-            return None, None, "id"
-        return rid, live, "id" if rid == t.id else "id map"
 
-    def cannot_create(self, t: Target) -> str | None:
-        if self.role(t) is None:
-            return (f"{self.name_of('roles', t.id)} is gone and not restored: its users have "
-                    f"nothing to hang on")
-        return None
-
-    def desired(self, t: Target) -> dict[str, Any]:
-        return {}
-
-    def current(self, t: Target) -> dict[str, Any]:
-        return {}
+    def load(self, t: Target, pid: str) -> None:
+        pass  # edges reads the holders itself
 
     def edges(self, t: Target, notes: list[str]) -> list[Op]:
-        rid = t.live_id or self.role(t)
-        if rid is None or rid == LATER or is_marker(rid):
+        rid = t.live_id or self.parent(t)
+        if not is_live(rid):
             return []
         if is_admin(self, rid):
             notes.append("the built-in Admin role is never written: its users left as they "
@@ -505,18 +525,6 @@ class RoleUsers(Edged):
         have = self.ids(f"/roles/{_q(rid)}/users", direct_association_only="true")
         return replace_all("users", "user", want, have, lambda body: self.r.write(
             t, "PUT", f"/roles/{_q(rid)}/users", body))
-
-    def apply(self, t: Target) -> None:
-        rid = self.role(t)
-        if rid is None or rid == LATER or is_marker(rid):
-            from looker_assets.restore.engine import RestoreError
-
-            raise RestoreError(f"{self.name_of('roles', t.id)} is not live")
-        self.r.remember(t, rid)
-        super().link(t)
-
-    def link(self, t: Target) -> None:
-        pass  # written in apply: the role exists by then
 
 
 # -- groups --------------------------------------------------------------------------------------
@@ -623,7 +631,7 @@ class Group(Edged):
                 notes.append(f"{self.name_of('user_attributes', aid_old)} is gone and not "
                              f"restored: the group's value of it left out")
                 continue
-            if aid == LATER or is_marker(aid):
+            if not is_live(aid):
                 continue
             ops += self.value_op(t, gid, aid, ordered_values(entries), mine[0])
         return ops
@@ -671,7 +679,7 @@ class Group(Edged):
                 notes.append(f"content {cm_old} is gone and not restored: the group's access "
                              f"to it left out")
                 continue
-            if cm == LATER or is_marker(cm):
+            if not is_live(cm):
                 continue
             live = self.r.get("/content_metadata_access", content_metadata_id=cm) or []
             have = {str(e.get("group_id")): e for e in live if e.get("group_id") is not None}
@@ -858,7 +866,7 @@ def live_cm(h: Edged, t: Target, cm_old: str) -> str | None:
     if owner is None:
         return None
     oid = h.resolve(t, *owner)
-    if oid is None or oid == LATER or is_marker(oid):
+    if not is_live(oid):
         return oid
     obj = h.r.live(owner[0], oid)
     cm = obj.get("content_metadata_id") if isinstance(obj, dict) else None
@@ -880,23 +888,18 @@ def access_dependencies(t: Target) -> list[tuple[str, str]]:
                                         ("content_access", str(cm))]
 
 
-class _ContentEdge(Edged):
+class _ContentEdge(_Hanging):
     """Shared by content_metadata and content_access: both hang off a folder or board."""
 
     def dependencies(self, t: Target) -> list[tuple[str, str]]:
         owner = owner_of(self, t.id)
         return [owner] if owner else []
 
-    def find(self, t: Target) -> tuple[str | None, Any, str]:
-        cm = live_cm(self, t, t.id)
-        if cm is None or cm == LATER or is_marker(cm):
-            return None, None, "id"
-        live = self.read(cm)
-        return (cm, live, "id" if cm == t.id else "id map") if live is not None else (
-            None, None, "id")
+    def parent(self, t: Target) -> str | None:
+        return live_cm(self, t, t.id)
 
-    def read(self, cm: str) -> Any:
-        raise NotImplementedError
+    def not_live(self, t: Target) -> str:
+        return f"content_metadata {t.id}: its folder or board is not live"
 
     def cannot_create(self, t: Target) -> str | None:
         if live_cm(self, t, t.id) is not None:
@@ -905,33 +908,13 @@ class _ContentEdge(Edged):
         what = self.name_of(*owner) if owner else f"the content of content_metadata {t.id}"
         return f"{what} is gone and not restored: its access has nothing to hang on"
 
-    def apply(self, t: Target) -> None:
-        cm = live_cm(self, t, t.id)
-        if cm is None or cm == LATER or is_marker(cm):
-            from looker_assets.restore.engine import RestoreError
-
-            raise RestoreError(f"content_metadata {t.id}: its folder or board is not live")
-        self.r.remember(t, cm)
-        t.live = self.read(cm)
-        for op in self.edges(t, []):
-            if op.run is not None:
-                op.run()
-
-    def link(self, t: Target) -> None:
-        pass  # written in apply: the folder or board exists by then
-
 
 class ContentMetadata(_ContentEdge):
-    """Whether a folder or board inherits its parent's access: PATCH {inherits}."""
+    """Whether a folder or board inherits its parent's access: PATCH {inherits} (written in
+    apply: the folder or board exists by then)."""
 
-    def read(self, cm: str) -> Any:
-        return self.r.get_or_none(f"/content_metadata/{_q(cm)}")
-
-    def desired(self, t: Target) -> dict[str, Any]:
-        return {}
-
-    def current(self, t: Target) -> dict[str, Any]:
-        return {}
+    def read(self, pid: str) -> Any:
+        return self.r.get_or_none(f"/content_metadata/{_q(pid)}")
 
     def edges(self, t: Target, notes: list[str]) -> list[Op]:
         cm = t.live_id
@@ -952,16 +935,10 @@ class ContentAccess(_ContentEdge):
         # Gone groups come back; a gone user is reported (accounts are not re-created).
         return deps + [("groups", str(e["group_id"])) for e in entries if e.get("group_id")]
 
-    def read(self, cm: str) -> Any:
-        if self.r.get_or_none(f"/content_metadata/{_q(cm)}") is None:
+    def read(self, pid: str) -> Any:
+        if self.r.get_or_none(f"/content_metadata/{_q(pid)}") is None:
             return None
-        return self.r.get("/content_metadata_access", content_metadata_id=cm)
-
-    def desired(self, t: Target) -> dict[str, Any]:
-        return {}
-
-    def current(self, t: Target) -> dict[str, Any]:
-        return {}
+        return self.r.get("/content_metadata_access", content_metadata_id=pid)
 
     def edges(self, t: Target, notes: list[str]) -> list[Op]:
         cm = t.live_id
@@ -1026,6 +1003,7 @@ class ContentAccess(_ContentEdge):
 
 # -- boards --------------------------------------------------------------------------------------
 
+CHILD_NOUNS = {"board_sections": "section", "board_items": "item"}
 SECTION_FIELDS = frozenset({"title", "description"})
 # What an item is besides where it points (matched and mapped separately) and its custom
 # image (write-only: never in a backup).
@@ -1052,6 +1030,30 @@ class BoardChildren:
     def op(self, category: str, what: str, run: Callable[[], Any] | None = None) -> Any:
         self.ops.append(Op(category, what))
         return run() if self.write and run is not None else None
+
+    # Sections and items are made, patched and deleted alike; `child` names the collection.
+
+    def create(self, child: str, what: str, old: str, body: dict[str, Any] | None) -> None:
+        """Makes backed-up child `old` (body None: shown, not written yet) and maps its id."""
+        noun = CHILD_NOUNS[child]
+        made = self.op(f"{noun}s", f"+{noun} {what}", None if body is None else (
+            lambda: self.r.create(self.t, f"/{child}", body)))
+        if made is not None:
+            (self.sections if child == "board_sections" else self.items)[old] = str(made["id"])
+            self.r.remember_child(child, old, str(made["id"]))
+
+    def patch(self, child: str, lid: str, want: dict[str, Any], have: dict[str, Any]) -> None:
+        """Patches the fields of live child `lid` that differ from the backup's."""
+        noun = CHILD_NOUNS[child]
+        changed = [k for k in want if not same(want[k], have.get(k))]
+        if changed:
+            self.op(f"{noun}s", f"{noun} {lid} ({', '.join(changed)})", lambda: self.r.write(
+                self.t, "PATCH", f"/{child}/{_q(lid)}", {k: want[k] for k in changed}))
+
+    def delete(self, child: str, lid: str) -> None:
+        noun = CHILD_NOUNS[child]
+        self.op(f"{noun}s", f"-{noun} {lid}", lambda: self.r.write(
+            self.t, "DELETE", f"/{child}/{_q(lid)}"))
 
     def _match(self, backup: list[dict[str, Any]], live: list[dict[str, Any]], child: str,
                key: Callable[[dict[str, Any], bool], Any]) -> dict[str, str | None]:
@@ -1102,24 +1104,15 @@ class BoardChildren:
             want = pick(s, SECTION_FIELDS)
             lid = self.sections[old]
             if lid is None:
-                made = self.op("sections", f"+section {s.get('title')!r}", lambda want=want: (
-                    self.r.create(self.t, "/board_sections", {**want, "board_id": self.bid})))
-                if made is not None:
-                    self.sections[old] = str(made["id"])
-                    self.r.remember_child("board_sections", old, str(made["id"]))
-                continue
-            changed = [k for k in want if not same(want[k], live_secs[lid].get(k))]
-            if changed:
-                self.op("sections", f"section {lid} ({', '.join(changed)})",
-                        lambda lid=lid, want=want, changed=changed: self.r.write(
-                            self.t, "PATCH", f"/board_sections/{_q(lid)}",
-                            {k: want[k] for k in changed}))
+                self.create("board_sections", repr(s.get("title")), old,
+                            {**want, "board_id": self.bid})
+            else:
+                self.patch("board_sections", lid, want, live_secs[lid])
         self.reconcile_items(backup, live)
         matched = set(self.sections.values())
         for lid in live_secs:
             if lid not in matched:
-                self.op("sections", f"-section {lid}", lambda lid=lid: self.r.write(
-                    self.t, "DELETE", f"/board_sections/{_q(lid)}"))
+                self.delete("board_sections", lid)
         self.order(backup)
         return self.ops
 
@@ -1155,20 +1148,10 @@ class BoardChildren:
             if lid is None:
                 section = self.sections.get(str(item.get("board_section_id")))
                 body = {**want, "board_section_id": section, shown[0]: shown[1]}
-                made = self.op("items", f"+item {shown[0].removesuffix('_id')} {shown[1]}",
-                               None if is_marker(shown[1]) else (
-                                   lambda body=body: self.r.create(self.t, "/board_items", body)))
-                if made is not None:
-                    self.items[old] = str(made["id"])
-                    self.r.remember_child("board_items", old, str(made["id"]))
-                continue
-            have = live_items[lid]
-            changed = [k for k in want if not same(want[k], have.get(k))]
-            if changed:
-                self.op("items", f"item {lid} ({', '.join(changed)})",
-                        lambda lid=lid, want=want, changed=changed: self.r.write(
-                            self.t, "PATCH", f"/board_items/{_q(lid)}",
-                            {k: want[k] for k in changed}))
+                self.create("board_items", f"{shown[0].removesuffix('_id')} {shown[1]}", old,
+                            None if is_marker(shown[1]) else body)
+            else:
+                self.patch("board_items", lid, want, live_items[lid])
         matched = set(self.items.values())
         kept_sections = set(self.sections.values())
         for s in live:
@@ -1177,8 +1160,7 @@ class BoardChildren:
             for item in s.get("board_items") or []:
                 lid = str(item.get("id"))
                 if lid not in matched:
-                    self.op("items", f"-item {lid}", lambda lid=lid: self.r.write(
-                        self.t, "DELETE", f"/board_items/{_q(lid)}"))
+                    self.delete("board_items", lid)
 
     def order(self, backup: list[dict[str, Any]]) -> None:
         if self.write:
