@@ -1478,6 +1478,15 @@ class Writer:
             return [list(p) for p in stored]
         return [[v["group_id"], v["value"]] for v in self.store.group_values(rec.key) or ()]
 
+    def _group_value(self, tx: Tx, params: dict[str, str]
+                     ) -> tuple[str, Record, list[list[str]]]:
+        """The group and attribute of a group value's path (404 for either) and the
+        attribute's [group_id, value] pairs."""
+        gid, key = params["group_id"], params["user_attribute_id"]
+        self._get(tx, "groups", gid)
+        rec = self._get(tx, "user_attributes", key)
+        return gid, rec, self._group_values(rec)
+
     def set_user_attribute_group_values(self, tx: Tx, body: Any, raw: Any,
                                         params: dict[str, str],
                                         query: dict[str, str]) -> Result:
@@ -1500,10 +1509,7 @@ class Writer:
     def update_user_attribute_group_value(self, tx: Tx, body: Any, raw: Any,
                                           params: dict[str, str],
                                           query: dict[str, str]) -> Result:
-        gid, key = params["group_id"], params["user_attribute_id"]
-        self._get(tx, "groups", gid)
-        rec = self._get(tx, "user_attributes", key)
-        pairs = self._group_values(rec)
+        gid, rec, pairs = self._group_value(tx, params)
         value = body.get("value") if isinstance(body, dict) else None
         for p in pairs:
             if p[0] == gid:
@@ -1512,16 +1518,13 @@ class Writer:
         else:
             pairs.append([gid, value])
         tx.update("user_attributes", rec, {}, {"group_values": pairs}, touch=False)
-        return lambda: next(v for v in self.store.group_values(key) or ()
+        return lambda: next(v for v in self.store.group_values(rec.key) or ()
                             if v["group_id"] == gid)
 
     def delete_user_attribute_group_value(self, tx: Tx, body: Any, raw: Any,
                                           params: dict[str, str],
                                           query: dict[str, str]) -> Result:
-        gid, key = params["group_id"], params["user_attribute_id"]
-        self._get(tx, "groups", gid)
-        rec = self._get(tx, "user_attributes", key)
-        pairs = self._group_values(rec)
+        gid, rec, pairs = self._group_value(tx, params)
         if not any(p[0] == gid for p in pairs):
             raise not_found("The group has no value for this attribute")
         tx.update("user_attributes", rec, {},
