@@ -463,13 +463,7 @@ class Store:
                 records[kind] = new
                 order[kind] = tuple(new)
             self._records, self._order = records, order
-            self.generation += 1
-            self.renderer = Renderer(self, self.seed)
-            self.indexes = Indexes(self)
-            self._folder_bases = {}
-            self._columns = {}
-            self.query_cache = OrderedDict()
-            self.cache.clear()
+            self._invalidate()
 
     # -- sub-collections: edges that hang off one object ----------------------------------
 
@@ -587,6 +581,10 @@ class Store:
     def _commit(self, kind: str, recs: dict[str, Record]) -> None:
         self._records = {**self._records, kind: recs}
         self._order = {**self._order, kind: tuple(recs)}
+        self._invalidate()
+
+    def _invalidate(self) -> None:
+        """A new generation: objects embed each other, so every cache goes."""
         self.generation += 1
         self.renderer = Renderer(self, self.seed)
         self.indexes = Indexes(self)
