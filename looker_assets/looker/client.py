@@ -2,11 +2,15 @@
 
 The SDK does the auth (login form, token expiry), settings (LOOKERSDK_* variables, looker.ini),
 query encoding and the HTTP session. What it does not do, this module adds:
-- raw JSON: `sdk.get(path, structure=str)` skips the SDK's models, which drop unknown keys;
+- raw JSON: requests go through the SDK's transport and come back as the bytes Looker sent,
+  skipping the SDK's models (which drop unknown keys) and its error parsing (which fetches
+  error docs from the internet);
+- writes (POST/PATCH/PUT/DELETE) with a JSON body, a POST never re-sent blindly;
 - status codes: the SDK's errors carry none, so a response hook on its requests session
   records each response's status and Retry-After for the thread that made the request;
-- retries in layers: urllib3 at the transport (connect errors, 502/503/504), tenacity at the
-  application (429 honouring Retry-After, 5xx, bounded), one re-login on 401;
+- retries in layers: urllib3 at the transport (connect errors; 502/503/504 except for
+  POST), tenacity at the application (429 honouring Retry-After, 5xx, bounded), one re-login
+  on 401;
 - a connection pool as large as the detail fan-out;
 - errors that say what to fix and never carry a secret.
 """
@@ -110,10 +114,6 @@ class _Settings(api_settings.ApiSettings):
 
     def __repr__(self) -> str:
         return f"_Settings(base_url={self.base_url!r})"
-
-
-# Any content type the SDK's transport treats as binary; see _on_response.
-BODY_AS_BYTES = "application/octet-stream"
 
 
 @dataclass
@@ -226,12 +226,6 @@ class LookerClient:
             self._local.login = last
         else:
             self._local.last = last
-            if getattr(self._local, "raw_get", False) and 200 <= last.status < 300:
-                # The SDK hands a binary content type back as bytes instead of decoding the
-                # body to str, which msgspec then re-encodes to UTF-8. Content with one
-                # character beyond U+FFFF makes that str 4 bytes per character: 5,000
-                # scheduled plans, 8.9 MB of JSON, became a 34 MB str (bench/RESULTS.md).
-                response.headers["Content-Type"] = BODY_AS_BYTES
         with self._stats_lock:
             self.stats.requests += 1
             if response.status_code == 429:
@@ -254,17 +248,17 @@ class LookerClient:
             try:
                 self.sdk.auth.authenticate({})
             except sdk_error.SDKError as exc:
-                raise self._login_error(exc) from None
+                raise self._login_error(_message(exc)) from None
 
-    def _login_error(self, exc: sdk_error.SDKError) -> LookerError:
+    def _login_error(self, message: str) -> LookerError:
         last: _LastResponse | None = getattr(self._local, "login", None)
         if last is None or last.status is None:
-            return self._connection_error("POST /api/4.0/login", exc)
+            return self._connection_error("POST /api/4.0/login", message)
         if last.status == 429 or last.status >= 500:
             return LookerRetryableError(
                 f"Looker login answered HTTP {last.status}", retry_after=last.retry_after,
                 status=last.status)
-        if "credentials not found" in _message(exc).lower():
+        if "credentials not found" in message.lower():
             return LookerAuthError(f"no Looker API credentials configured; {CREDENTIAL_HINT}")
         return LookerAuthError(
             f"Looker rejected the API credentials (HTTP {last.status} from POST "
@@ -304,40 +298,8 @@ class LookerClient:
         retrying = self._retrying if resend else self._retrying.copy(
             retry=retry_if_exception_type(LookerRetryableError)
             & _retry_if_status(429))
-        return retrying(self._write_once, method, path, payload, params)
-
-    def _write_once(self, method: str, path: str, payload: bytes | None,
-                    params: Mapping[str, Any] | None) -> Any:
-        endpoint = f"{method} {path}"
-        self._ensure_login()
-        for attempt in range(2):
-            self._local.last = None
-            self._local.login = None
-            token = self.sdk.auth.token
-            # The transport directly, not the SDK's post/patch: on an error those parse the
-            # body into SDKError and then fetch error docs from Looker's CDN (a request to
-            # the internet, unbounded in time) whenever documentation_url names one.
-            with self.gate.slot():
-                response = self.sdk.transport.request(
-                    transport.HttpMethod[method], self.sdk._path(path),
-                    query_params={k: str(v) for k, v in (params or {}).items()} or None,
-                    body=payload, authenticator=self.sdk.auth.authenticate)
-            last: _LastResponse | None = getattr(self._local, "last", None)
-            if response.ok:
-                self.gate.on_success()
-                return msgspec.json.decode(response.value) if response.value.strip() else None
-            if last is None or last.status is None:
-                text = _redact(response.value.decode("utf-8", "replace"))
-                if "timed out" in text.lower():
-                    raise LookerRetryableError(f"{endpoint}: timed out talking to "
-                                               f"{self.base_url}")
-                raise LookerConnectionError(
-                    f"cannot reach Looker at {self.base_url} ({endpoint}): {text[:300]}")
-            if last.status == 401 and attempt == 0:
-                self._relogin(token)
-                continue
-            raise _write_error(endpoint, last, response.value, self.gate)
-        raise AssertionError("unreachable")
+        answer = retrying(self._send_once, method, path, params, payload)
+        return msgspec.json.decode(answer) if answer.strip() else None
 
     @property
     def last_body_size(self) -> int:
@@ -346,7 +308,7 @@ class LookerClient:
 
     def _get_decoded(self, path: str, params: Mapping[str, Any] | None,
                      decode: Callable[[bytes | str], Any]) -> Any:
-        body = self._get_once(path, params)
+        body = self._send_once("GET", path, params, None)
         self._local.body_size = len(body)
         try:
             return decode(body)
@@ -358,7 +320,15 @@ class LookerClient:
                 f"Looker sent a body that is not JSON for GET {path}: {exc}; "
                 f"starts with {body[:60]!r}") from None
 
-    def _get_once(self, path: str, params: Mapping[str, Any] | None) -> bytes | str:
+    def _send_once(self, method: str, path: str, params: Mapping[str, Any] | None,
+                   payload: bytes | None) -> bytes:
+        """One request, with one fresh login if the token was refused; the body as bytes.
+
+        Through the SDK's transport (its session, auth and settings), not sdk.get/post: on
+        an error those parse the body into SDKError and then fetch error docs from Looker's
+        CDN, a request to the internet without a time limit, whenever documentation_url names
+        one (as Looker's own 404s do)."""
+        endpoint = f"{method} {path}"
         self._ensure_login()
         for attempt in range(2):
             self._local.last = None
@@ -366,41 +336,42 @@ class LookerClient:
             token = self.sdk.auth.token
             try:
                 with self.gate.slot():
-                    # Only our raw GETs take bodies as bytes; the SDK's typed methods on the
-                    # same session keep theirs (see _on_response).
-                    self._local.raw_get = True
-                    try:
-                        body = self.sdk.get(path, structure=str,
-                                            query_params=dict(params or {}))
-                    finally:
-                        self._local.raw_get = False
-                self.gate.on_success()
-                return body
-            except sdk_error.SDKError as exc:
-                error = self._classify(path, exc)
-                if isinstance(error, LookerRetryableError) and error.status == 429:
-                    self.gate.on_rate_limited()
-                if isinstance(error, _Unauthorized) and attempt == 0:
-                    # Tokens expire or get revoked mid-run: one fresh login, then give up.
-                    self._relogin(token)
-                    continue
-                if isinstance(error, _Unauthorized):
-                    # The fresh token was refused too (revoked again meanwhile, or the user
-                    # was just disabled): back off and try again, bounded like any retry.
-                    raise LookerRetryableError(
-                        f"Looker refused a fresh token for GET {path} (HTTP 401); "
-                        f"{CREDENTIAL_HINT}", status=401) from None
-                raise error from None
+                    response = self.sdk.transport.request(
+                        transport.HttpMethod[method], self.sdk._path(path),
+                        query_params=self.sdk._convert_query_params(dict(params))
+                        if params else None,
+                        body=payload, authenticator=self.sdk.auth.authenticate)
+            except sdk_error.SDKError as exc:  # the SDK's own login, inside the request
+                error = self._classify(endpoint, _message(exc), [])
+            else:
+                if response.ok:
+                    self.gate.on_success()
+                    return response.value
+                error = self._classify(endpoint, *_error_body(response.value))
+            if isinstance(error, LookerRetryableError) and error.status == 429:
+                self.gate.on_rate_limited()
+            if isinstance(error, _Unauthorized) and attempt == 0:
+                # Tokens expire or get revoked mid-run: one fresh login, then give up.
+                self._relogin(token)
+                continue
+            if isinstance(error, _Unauthorized):
+                # The fresh token was refused too (revoked again meanwhile, or the user was
+                # just disabled): back off and try again, bounded like any retry.
+                raise LookerRetryableError(
+                    f"Looker refused a fresh token for {endpoint} (HTTP 401); "
+                    f"{CREDENTIAL_HINT}", status=401)
+            raise error
         raise AssertionError("unreachable")
 
-    def _classify(self, path: str, exc: sdk_error.SDKError) -> Exception:
+    def _classify(self, endpoint: str, message: str,
+                  details: list[dict[str, Any]]) -> Exception:
+        """What a failed request means: retry it, log in again, or give up saying why."""
         last: _LastResponse | None = getattr(self._local, "last", None)
         login: _LastResponse | None = getattr(self._local, "login", None)
-        endpoint = f"GET {path}"
         if last is None and login is not None and login.status != 200:
-            return self._login_error(exc)
+            return self._login_error(message)
         if last is None or last.status is None:
-            return self._connection_error(endpoint, exc)
+            return self._connection_error(endpoint, message)
         status = last.status
         if status == 401:
             return _Unauthorized()
@@ -417,12 +388,15 @@ class LookerClient:
                 f"{endpoint}: permission denied (HTTP 403); the API user needs the "
                 f"permission for this content type (e.g. see_users, see_lookml, "
                 f"see_schedules, admin)", status=403)
-        return LookerResponseError(
-            f"{endpoint}: Looker answered HTTP {status}: {_redact(_message(exc))[:200]}",
-            status=status)
+        # A 422 names each field Looker refused and why: a failed restore says so.
+        parts = [f"{_field_name(d.get('field'))} {d.get('code') or ''}: "
+                 f"{d.get('message') or ''}" for d in details]
+        text = f"{endpoint}: Looker answered HTTP {status}: {message}" + (
+            f" ({'; '.join(parts)})" if parts else "")
+        return LookerResponseError(_redact(text)[:600], status=status, details=details)
 
-    def _connection_error(self, endpoint: str, exc: sdk_error.SDKError) -> LookerError:
-        text = _redact(_message(exc))
+    def _connection_error(self, endpoint: str, message: str) -> LookerError:
+        text = _redact(message)
         if "timed out" in text.lower():
             return LookerRetryableError(f"{endpoint}: timed out talking to {self.base_url}")
         return LookerConnectionError(
@@ -456,34 +430,16 @@ def _retry_if_status(status: int) -> Any:
     return retry_if_exception(lambda exc: getattr(exc, "status", None) == status)
 
 
-def _write_error(endpoint: str, last: _LastResponse, body: bytes, gate: RequestGate) -> Exception:
-    """Looker's refusal of a write, with its message and each `errors` entry (a 422 names the
-    field and the code), so a failed restore says what Looker objected to."""
-    status = last.status or 0
+def _error_body(body: bytes) -> tuple[str, list[dict[str, Any]]]:
+    """Looker's error answer: its message and, for a 422, its `errors` entries."""
     try:
         answer = msgspec.json.decode(body)
     except msgspec.DecodeError:
-        answer = {}
-    message = str(answer.get("message") or "") if isinstance(answer, dict) else ""
-    details = [d for d in (answer.get("errors") or []) if isinstance(d, dict)] \
-        if isinstance(answer, dict) else []
-    parts = [f"{_field_name(d.get('field'))} {d.get('code') or ''}: {d.get('message') or ''}"
-             for d in details]
-    text = _redact(f"{endpoint}: HTTP {status} {message}" + (f" ({'; '.join(parts)})" if parts
-                                                             else ""))[:600]
-    if status == 429:
-        gate.on_rate_limited()
-        return LookerRetryableError(text, status=429, retry_after=last.retry_after)
-    if status >= 500:
-        return LookerRetryableError(text, status=status, retry_after=last.retry_after)
-    if status == 401:
-        return LookerRetryableError(f"{endpoint}: Looker refused a fresh token (HTTP 401); "
-                                    f"{CREDENTIAL_HINT}", status=401)
-    if status == 404:
-        return LookerNotFound(text, status=404)
-    if status == 403:
-        return LookerAuthError(text, status=403)
-    return LookerResponseError(text, status=status, details=details)
+        return body.decode("utf-8", "replace")[:300], []
+    if not isinstance(answer, dict):
+        return str(answer)[:300], []
+    details = [d for d in answer.get("errors") or [] if isinstance(d, dict)]
+    return str(answer.get("message") or ""), details
 
 
 def _field_name(field: Any) -> str:
