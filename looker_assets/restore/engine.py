@@ -462,6 +462,8 @@ class Restore:
                 target.action = "unchanged"
         except (RestoreError, LookerError) as exc:
             target.action, target.reason = "skipped", str(exc)
+        except Exception as exc:  # a shape no one foresaw fails one object only
+            target.action, target.reason = "skipped", _unexpected(exc)
 
     # -- running ---------------------------------------------------------------------------
 
@@ -530,6 +532,9 @@ class Restore:
         except (RestoreError, LookerError) as exc:
             target.status, target.error = "failed", str(exc)
             self._record(target)
+        except Exception as exc:  # one object fails; the rest goes on
+            target.status, target.error = "failed", _unexpected(exc)
+            self._record(target)
         self.progress(f"{target.action:9} {target.label}: {target.status}")
 
     def _link(self, target: Target) -> None:
@@ -537,6 +542,9 @@ class Restore:
             self.handlers[target.kind.handler].link(target)
         except (RestoreError, LookerError) as exc:
             target.status, target.error = "failed", str(exc)
+            self._record(target)
+        except Exception as exc:  # one object fails; the rest goes on
+            target.status, target.error = "failed", _unexpected(exc)
             self._record(target)
 
     def _verify(self, target: Target) -> None:
@@ -552,7 +560,7 @@ class Restore:
                 if kind.trash and bool(target.live.get(kind.trash)) != bool(
                         target.backup.get(kind.trash)):
                     target.differs.append(kind.trash)
-        except (RestoreError, LookerError) as exc:
+        except Exception as exc:  # what cannot be read back is not verified
             target.differs = [f"(cannot read back: {exc})"]
         self._record(target)
 
@@ -572,6 +580,13 @@ class Restore:
     def remember_child(self, type_: str, old_id: str, new_id: str) -> None:
         if self.run_id is not None:
             self.records.map_id(type_, old_id, new_id, self.run_id)
+
+
+def _unexpected(exc: Exception) -> str:
+    """An error the restore did not foresee (Looker sent a shape it does not know), said
+    plainly; logged with its traceback for a bug report."""
+    log.exception("restore: unexpected error")
+    return f"unexpected {type(exc).__name__}: {exc} (please report it, with the log)"
 
 
 def _same(a: Any, b: Any) -> bool:
