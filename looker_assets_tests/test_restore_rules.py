@@ -349,3 +349,36 @@ def test_a_reference_neither_live_nor_backed_up_is_named(world: Any) -> None:
     assert f"folder_id refers to folders {folder}" in result["error"]
     assert "neither live in Looker nor restored" in result["error"]
     assert look_id not in emu.objects("looks")
+
+
+def _on_a_terminal(emu: LookerEmulator, db: str, answer: str, *args: str) -> str:
+    """The restore command with a terminal as its input, answering its question."""
+    import pty
+
+    leader, follower = pty.openpty()
+    cmd = [sys.executable, "-c", "from looker_assets.cli import main; main()", "restore", *args]
+    proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **restore_env(emu, db)},
+                            stdin=follower, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    os.close(follower)
+    try:
+        os.write(leader, answer.encode() + b"\n")
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        os.close(leader)
+    assert proc.returncode == 0, out
+    return out.decode()
+
+
+def test_on_a_terminal_nothing_is_written_without_a_yes(world: Any) -> None:
+    emu, db, api = world
+    at = _sync(emu, db, frozenset({"dashboards", "folders", "users"}))
+    dash = next(k for k, d in emu.objects("dashboards").items() if "::" not in k
+                and not d.get("deleted"))
+    api.write_json("PATCH", f"/dashboards/{dash}", {"deleted": True})
+    emu.reset_stats()
+    out = _on_a_terminal(emu, db, "n", "dashboards", dash, "--at", at)
+    assert "Write 1 object(s)" in out and write_requests(emu) == 0
+    assert api.get_json(f"/dashboards/{dash}")["deleted"] is True
+    out = _on_a_terminal(emu, db, "y", "dashboards", dash, "--at", at)
+    assert "verified" in out
+    assert api.get_json(f"/dashboards/{dash}")["deleted"] is False
