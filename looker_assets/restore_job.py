@@ -10,7 +10,7 @@ from looker_assets.assets import IO_MANAGER_KEY
 from looker_assets.io_manager import LookerContentIOManager
 from looker_assets.looker.resource import LookerResource
 from looker_assets.restore import kinds as K
-from looker_assets.restore.engine import Request, Restore, RestoreError
+from looker_assets.restore.engine import Request, Restore, RestoreError, problems, summary
 from looker_assets.restore.selection import select
 from looker_assets.storage.history import HistoryError, check_moment, parse_moment
 
@@ -64,16 +64,14 @@ def restore_objects(context: dg.OpExecutionContext, config: RestoreConfig) -> dg
         finally:
             client.close()
     results = [t.result() for t in targets]
-    summary = {a: sum(1 for r in results if r["action"] == a)
-               for a in ("update", "undelete", "create", "unchanged", "skipped", "failed")}
+    counts, bad = summary(results), problems(results)
     metadata = {"dry_run": config.dry_run, "at": at or "latest", "run_id": restore.run_id or "",
-                "results": dg.MetadataValue.json(results), **summary}
-    failed = [r for r in results if r["action"] == "failed"]
-    unverified = [r for r in results if r["action"] != "failed" and r["differs"]]
-    if failed or unverified:
-        raise dg.Failure(description=f"{len(failed)} failed, {len(unverified)} not verified: "
+                "results": dg.MetadataValue.json(results), **counts}
+    if bad:
+        raise dg.Failure(description=f"{counts['failed']} failed, "
+                         f"{len(bad) - counts['failed']} not verified: "
                          + "; ".join(f"{r['type']} {r['id']}: {r['error'] or r['differs']}"
-                                     for r in (failed + unverified)[:10]),
+                                     for r in bad[:10]),
                          metadata=metadata, allow_retries=False)
     return dg.Output(None, metadata=metadata)
 

@@ -22,7 +22,15 @@ from looker_assets.cli.common import (
     say,
 )
 from looker_assets.restore import kinds as K
-from looker_assets.restore.engine import Request, Restore, RestoreError, Target, label
+from looker_assets.restore.engine import (
+    Request,
+    Restore,
+    RestoreError,
+    Target,
+    label,
+    problems,
+    summary,
+)
 
 ACTION_WORDS = {"update": "update in place", "undelete": "undelete", "create": "re-create",
                 "unchanged": "unchanged", "skipped": "cannot restore", "failed": "failed"}
@@ -123,14 +131,11 @@ def restore(
 
 def _report(targets: list[Target], where: str, when: str | None, written: bool, dry_run: bool,
             json_output: bool, asked: bool) -> None:
-    failed = [t for t in targets if t.status == "failed"]
-    unverified = [t for t in targets if t.status == "done" and t.differs]
+    results = [t.result() for t in targets]
+    counts, bad = summary(results), problems(results)
     if json_output:
-        emit_json({"looker": where, "at": when, "written": written,
-                   "results": [t.result() for t in targets],
-                   "summary": {a: sum(1 for t in targets if t.result()["action"] == a)
-                               for a in ("update", "undelete", "create", "unchanged",
-                                         "skipped", "failed")}})
+        emit_json({"looker": where, "at": when, "written": written, "results": results,
+                   "summary": counts})
     elif not written:
         if dry_run and asked:
             say("Nothing written: pass --yes to write these changes.")
@@ -146,7 +151,7 @@ def _report(targets: list[Target], where: str, when: str | None, written: bool, 
                 say(f"failed          {t.kind.name} {t.id}: {t.error}")
         done = sum(1 for t in targets if t.status == "done")
         say(f"{done} written, {sum(1 for t in targets if t.status == 'unchanged')} unchanged, "
-            f"{sum(1 for t in targets if t.status == 'skipped')} skipped, {len(failed)} failed, "
-            f"{len(unverified)} not verified.")
-    if failed or unverified:
+            f"{sum(1 for t in targets if t.status == 'skipped')} skipped, {counts['failed']} "
+            f"failed, {len(bad) - counts['failed']} not verified.")
+    if bad:
         raise typer.Exit(1)

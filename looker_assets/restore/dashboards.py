@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from looker_assets.restore.fields import pick, writable
-from looker_assets.restore.handlers_base import query_form, same
+from looker_assets.restore.fields import pick, query_form, same, writable
 
 if TYPE_CHECKING:
     from looker_assets.restore.engine import Restore, Target

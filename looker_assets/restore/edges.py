@@ -33,8 +33,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeGuard
 from urllib.parse import quote
 
-from looker_assets.restore.fields import pick, writable
-from looker_assets.restore.handlers_base import Plain, same
+from looker_assets.restore.fields import pick, same, writable
+from looker_assets.restore.handlers_base import Plain
 
 if TYPE_CHECKING:
     from looker_assets.restore.engine import Restore, Target

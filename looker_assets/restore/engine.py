@@ -36,9 +36,10 @@ from looker_assets.looker.errors import (
 )
 from looker_assets.looker.extract import ContentStream
 from looker_assets.restore import kinds as K
+from looker_assets.restore.fields import query_form, same
 from looker_assets.restore.records import Records
-from looker_assets.storage import codec
-from looker_assets.storage.history import sync_cutoff, version_at, versions_at
+from looker_assets.restore.selection import objects_at
+from looker_assets.storage.history import sync_cutoff, version_at
 from looker_assets.storage.store import ContentStore
 
 log = logging.getLogger(__name__)
@@ -165,20 +166,11 @@ class Restore:
 
     def backup_all(self, type_: str) -> list[tuple[str, dict[str, Any]]]:
         """Every object of a type as of the moment (latest versions: the current state plus
-        the last version of each object gone since)."""
-        ct = content_types.get(type_)
+        the last version of each object gone since), read once per restore."""
         with self.records.lock:
-            if type_ in self._all:
-                return self._all[type_]
-            if self.request.at is None:
-                found = [(row.id, codec.decode(row.content_data))
-                         for row in self.store.iter_items(ct.code, include_deleted=True)]
-            else:
-                cutoff = self._cutoff(ct.code)
-                found = [] if cutoff is None else [
-                    (v.id, v.decoded()) for v in versions_at(self.store, ct.code, cutoff)]
-            self._all[type_] = found
-            return found
+            if type_ not in self._all:
+                self._all[type_] = list(objects_at(self.store, type_, self.request.at).items())
+            return self._all[type_]
 
     # -- reading Looker --------------------------------------------------------------------
 
@@ -229,8 +221,6 @@ class Restore:
         """Write `body` pointing at the backed-up query by its id: Looker never deletes a
         query, so on the instance it came from the id still holds and no query need be made
         (§1.7). Only where Looker does not know it (another instance) is it made again."""
-        from looker_assets.restore.handlers_base import query_form
-
         send = send or (lambda b: self.write(target, method, path, b))
         if query and query.get("id") is not None:
             try:
@@ -254,10 +244,7 @@ class Restore:
                                 "creating", None, None)
         for attempt in range(3):
             try:
-                target.writes += 1
-                if self.request.dry_run:
-                    raise AssertionError(f"a dry run tried to write: POST {path}")
-                return self.client.write_json("POST", path, body, resend=False)
+                return self.write(target, "POST", path, body)
             except (LookerRetryableError, LookerConnectionError) as exc:
                 found = landed() if landed is not None else None
                 if found is not None:
@@ -279,7 +266,7 @@ class Restore:
         except LookerError:
             return None
         for row in rows or []:
-            if isinstance(row, dict) and all(_same(row.get(k), v) for k, v in values.items()):
+            if isinstance(row, dict) and all(same(row.get(k), v) for k, v in values.items()):
                 return str(row.get(kind.key_field))
         return None
 
@@ -525,27 +512,25 @@ class Restore:
         return ordered
 
     def _apply(self, target: Target) -> None:
-        handler = self.handlers[target.kind.handler]
-        try:
-            handler.apply(target)
+        if self._guarded(target, self.handlers[target.kind.handler].apply):
             target.status = "done"
-        except (RestoreError, LookerError) as exc:
-            target.status, target.error = "failed", str(exc)
-            self._record(target)
-        except Exception as exc:  # one object fails; the rest goes on
-            target.status, target.error = "failed", _unexpected(exc)
-            self._record(target)
         self.progress(f"{target.action:9} {target.label}: {target.status}")
 
     def _link(self, target: Target) -> None:
+        self._guarded(target, self.handlers[target.kind.handler].link)
+
+    def _guarded(self, target: Target, step: Callable[[Target], None]) -> bool:
+        """Run one step for one object; a failure is that object's, recorded, and the rest
+        goes on."""
         try:
-            self.handlers[target.kind.handler].link(target)
+            step(target)
+            return True
         except (RestoreError, LookerError) as exc:
             target.status, target.error = "failed", str(exc)
-            self._record(target)
-        except Exception as exc:  # one object fails; the rest goes on
+        except Exception as exc:  # a shape no one foresaw: still only this object
             target.status, target.error = "failed", _unexpected(exc)
-            self._record(target)
+        self._record(target)
+        return False
 
     def _verify(self, target: Target) -> None:
         handler = self.handlers[target.kind.handler]
@@ -589,7 +574,12 @@ def _unexpected(exc: Exception) -> str:
     return f"unexpected {type(exc).__name__}: {exc} (please report it, with the log)"
 
 
-def _same(a: Any, b: Any) -> bool:
-    if a is None or b is None:
-        return a is b
-    return str(a) == str(b)
+def summary(results: list[dict[str, Any]]) -> dict[str, int]:
+    """How many objects ended in each action."""
+    return {action: sum(1 for r in results if r["action"] == action) for action in ACTIONS}
+
+
+def problems(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The objects that failed, then those written but not verified."""
+    return ([r for r in results if r["action"] == "failed"]
+            + [r for r in results if r["action"] != "failed" and r["differs"]])

@@ -51,3 +51,24 @@ def writable(schema: str) -> frozenset[str]:
 def pick(obj: dict[str, Any], names: frozenset[str] | set[str]) -> dict[str, Any]:
     """The keys of `obj` among `names`, in the object's order (absent keys stay absent)."""
     return {k: v for k, v in obj.items() if k in names}
+
+
+# Query fields that say what a query is; client_id is Looker's handle for the query, and a
+# reused one is refused (../shared/notes/looker-restore.md §1.7).
+QUERY_FIELDS = writable("Query") - {"client_id"}
+
+
+def query_form(query: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if not query else pick(query, QUERY_FIELDS)
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal as Looker means it: ids compare as strings, a missing key as null."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return all(same(a.get(k), b.get(k)) for k in a.keys() | b.keys())
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, (int, str)) and isinstance(b, (int, str)) and not isinstance(a, bool) \
+            and not isinstance(b, bool):
+        return str(a) == str(b)
+    return a == b

@@ -14,7 +14,8 @@ from urllib.parse import quote
 
 from looker_assets.looker.errors import LookerResponseError
 from looker_assets.restore import kinds as K
-from looker_assets.restore.handlers_base import Plain, query_form
+from looker_assets.restore.fields import query_form
+from looker_assets.restore.handlers_base import Plain
 
 if TYPE_CHECKING:
     from looker_assets.restore.engine import Target
@@ -207,8 +208,7 @@ class Dashboard(Plain):
             t.live = made if "dashboard_layouts" in made else self.r.get(
                 f"/dashboards/{quote(t.live_id or '', safe='')}")
         else:
-            scalars = {k: v for k, v in self.update_body(t).items()
-                       if not k.startswith("(")}
+            scalars = self.update_body(t)
             if kind.trash in scalars and not scalars[kind.trash]:
                 # Out of the trash first, so the children can be written.
                 self.r.write(t, "PATCH", self.path(t), {kind.trash: False})
@@ -219,10 +219,6 @@ class Dashboard(Plain):
         reconcile(self.r, t)
         if t.backup.get(kind.trash or "") and not (t.live or {}).get(kind.trash or ""):
             self.r.write(t, "PATCH", self.path(t), {kind.trash: True})
-
-    def update_body(self, t: Target) -> dict[str, Any]:
-        body = super().update_body(t)
-        return {k: v for k, v in body.items() if k in self.fields(t.kind) or k == t.kind.trash}
 
 
 def _handlers() -> dict[str, type[Plain]]:

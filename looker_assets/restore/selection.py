@@ -10,7 +10,8 @@ from looker_assets.storage.history import sync_cutoff, versions_at
 from looker_assets.storage.store import ContentStore
 
 
-def _objects(store: ContentStore, type_: str, at: str | None) -> dict[str, dict]:
+def objects_at(store: ContentStore, type_: str, at: str | None) -> dict[str, dict]:
+    """Every object of a type as of `at` (None: the latest version of each, gone or not)."""
     ct = content_types.get(type_)
     if at is None:
         return {row.id: codec.decode(row.content_data)
@@ -23,7 +24,7 @@ def _objects(store: ContentStore, type_: str, at: str | None) -> dict[str, dict]
 
 def in_folder(store: ContentStore, folder_id: str, at: str | None) -> list[tuple[str, str]]:
     """The folder, its subfolders (all levels), and the looks and dashboards in any of them."""
-    folders = _objects(store, "folders", at)
+    folders = objects_at(store, "folders", at)
     if folder_id not in folders:
         raise ValueError(f"the backup holds no folder {folder_id}" +
                          (f" as of {at}" if at else ""))
@@ -36,7 +37,7 @@ def in_folder(store: ContentStore, folder_id: str, at: str | None) -> list[tuple
                 frontier.append(id_)
     items = [("folders", f) for f in sorted(inside, key=lambda i: (len(i), i))]
     for type_ in ("looks", "dashboards"):
-        items += [(type_, id_) for id_, obj in _objects(store, type_, at).items()
+        items += [(type_, id_) for id_, obj in objects_at(store, type_, at).items()
                   if str(obj.get("folder_id")) in inside]
     return items
 
@@ -49,7 +50,7 @@ def deleted_since(store: ContentStore, since: str) -> list[tuple[str, str]]:
         if kind.never:
             continue
         ct = content_types.get(kind.name)
-        then = _objects(store, kind.name, since)
+        then = objects_at(store, kind.name, since)
         gone = {id_ for id_, deleted_at in store.db.execute(
             "SELECT id, deleted_at FROM content_items WHERE content_type = ? AND "
             "deleted_at IS NOT NULL AND deleted_at >= ?", (ct.code, since))}
