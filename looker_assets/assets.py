@@ -8,6 +8,7 @@ from looker_assets.content_types import CONTENT_TYPES, ContentType
 from looker_assets.looker.extract import ContentStream
 from looker_assets.looker.resource import LookerResource
 from looker_assets.partitions import daily_partitions
+from looker_assets.run_cost import run_requests
 from looker_assets.settings import ASSET_PREFIX, GROUP, POOL
 
 # One partitions definition for every type, so one job and one schedule cover them all.
@@ -41,9 +42,13 @@ def build_content_asset(content_type: ContentType,
         metadata={"content_type_code": content_type.code},
         tags={"looker/content_type": content_type.name},
     )
-    def _asset(looker: LookerResource) -> ContentStream:
-        # Lazy: the IO manager pulls the objects and writes them in batches.
-        return looker.stream(content_type)
+    def _asset(context, looker: LookerResource) -> ContentStream:
+        # (context unannotated: Dagster reads the annotation, which this module keeps a string.)
+        # Lazy: the IO manager pulls the objects and writes them in batches. A budget is the
+        # run's: steps that ran in other processes already spent part of it.
+        spent = run_requests(context.instance, context.run.run_id)[0] \
+            if looker.budget_limit() is not None else 0
+        return looker.stream(content_type, run_id=context.run.run_id, spent_before=spent)
 
     return _asset
 

@@ -47,6 +47,10 @@ class ListCall:
     # proves the stored copy current, else fetched), for refs that only live inside other
     # objects (a merge query's source queries). `expand` and `ref` read those objects.
     objects_of: str | None = None
+    # With `versioned`: a change signal (looker/signals.py) whose answer for the listing row
+    # joins the version, for objects that change without their listing row changing
+    # (explores, when their project deploys).
+    signal: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,11 +75,32 @@ class Reference:
                     yield one
 
 
+# How a content type sees change (ContentType.change); README's table lists every type's.
+CHANGES: dict[str, str] = {
+    "version": "a version in the listing: only objects whose listing row changed are fetched",
+    "listing": "the listing embeds what changes: its rows are the objects, so its pages are "
+               "the whole cost",
+    "immutable": "an immutable id: each object is fetched once, never again",
+    "parent": "a parent's signal: another object's listing row or a deploy says when to "
+              "re-read",
+    "none": "no signal: every object is re-read every sync",
+}
+# Cadences of the re-read of what no signal shows (ContentType.reread): a Dagster schedule
+# each, re-reading every object of the types that name it.
+REREAD_CADENCES: dict[str, str] = {"weekly": "every 7 days"}
+
+
 @dataclass(frozen=True)
 class ContentType:
     code: int
     name: str
     listing: tuple[ListCall, ...]
+    # How the type sees change (a key of CHANGES) and, in words, what exactly.
+    change: str = "listing"
+    change_note: str = ""
+    # What no signal shows is re-read on this cadence (a key of REREAD_CADENCES): a schedule
+    # of its own re-reads every object of the type; nightly syncs read what the signal says.
+    reread: str | None = None
     # Detail path template filled from a ref; None = the list rows are stored as they come.
     detail: str | None = None
     # Query parameters of the detail request (a sub-collection's `fields`, say), filled from
@@ -117,14 +142,17 @@ DASHBOARD_VERSION = (f"{LOOK_VERSION},last_updater_name,"
                      f"dashboard_elements(id,look({LOOK_VERSION}))")
 
 
-# Every folder and board, by the content_metadata_id that access hangs off (rows of LookML
-# dashboards' folder and the like have none).
-CONTENT_METADATA_LISTING = (
-    ListCall("/folders/search", {"sorts": "id"}, paged=True, fields="content_metadata_id",
-             ref={"id": "content_metadata_id"}, optional_ref=True),
-    ListCall("/boards/search", {"sorts": "id"}, paged=True, fields="content_metadata_id",
-             ref={"id": "content_metadata_id"}, optional_ref=True),
-)
+def _content_metadata_listing(folder_fields: str, board_fields: str) -> tuple[ListCall, ...]:
+    """Every folder and board, by the content_metadata_id that access hangs off (rows of
+    LookML dashboards' folder and the like have none). The row is the version: what it shows
+    (the id, and for content_metadata the name and parent it repeats) is re-read when it
+    changes; what it cannot show (inherits, access entries) waits for the type's re-read."""
+    return (
+        ListCall("/folders/search", {"sorts": "id"}, paged=True, fields=folder_fields,
+                 ref={"id": "content_metadata_id"}, optional_ref=True, versioned=True),
+        ListCall("/boards/search", {"sorts": "id"}, paged=True, fields=board_fields,
+                 ref={"id": "content_metadata_id"}, optional_ref=True, versioned=True),
+    )
 
 
 # Every merged-results tile of a user-defined dashboard, active or in the trash, by its
@@ -146,6 +174,10 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
     ContentType(
         code=1,
         name="dashboards",
+        change="version",
+        change_note="search rows: updated_at, the trash, and what a dashboard embeds from "
+        "others (owner name, folder, tile looks); LookML dashboards have no version and are "
+        "re-read every sync",
         permissions=("access_data", "see_user_dashboards", "see_lookml_dashboards"),
         # search_dashboards gives ids with versions (active, then trash) but omits LookML
         # dashboards; all_dashboards lists those too (no version, so always fetched). The
@@ -182,6 +214,8 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
     ContentType(
         code=2,
         name="looks",
+        change="version",
+        change_note="search rows: updated_at, the trash, owner name and folder",
         permissions=("access_data", "see_looks"),
         listing=(
             ListCall(
@@ -216,6 +250,9 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
     ContentType(
         code=4,
         name="explores",
+        change="parent",
+        change_note="their project's deploys: the production commit of the model's project "
+        "and of the projects it imports locally, and the connections' dialects",
         permissions=("see_lookml", "explore"),
         listing=(
             ListCall(
@@ -223,7 +260,9 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
                 paged=True,
                 expand="explores",
                 ref={"model": "parent.name", "explore": "name"},
-                fields="name,explores(name)",
+                fields="name,project_name,explores(name)",
+                versioned=True,
+                signal="lookml_deploy",
             ),
         ),
         detail="/lookml_models/{model}/explores/{explore}",
@@ -373,6 +412,8 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
     ContentType(
         code=19,
         name="role_users",
+        change="none",
+        change_note="one request per role, every sync (roles are few)",
         permissions=("administer",),
         # Per role (there are few): the users holding it directly. User.role_ids also counts
         # roles that come through groups, which a restore must not grant directly.
@@ -386,6 +427,8 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
     ContentType(
         code=20,
         name="user_attribute_group_values",
+        change="none",
+        change_note="one request per user attribute, every sync (attributes are few)",
         permissions=("administer",),
         listing=(ListCall("/user_attributes", fields="id"),),
         detail="/user_attributes/{id}/group_values",
@@ -396,8 +439,13 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
     ContentType(
         code=21,
         name="content_metadata",
+        change="parent",
+        change_note="folder and board rows: new, renamed or moved ones are read nightly; "
+        "inherits, which no row shows, on the weekly re-read",
+        reread="weekly",
         permissions=("administer",),
-        listing=CONTENT_METADATA_LISTING,
+        listing=_content_metadata_listing("content_metadata_id,name,parent_id",
+                                          "content_metadata_id,title"),
         detail="/content_metadata/{id}",
         name_field="name",
         description="Content metadata of every folder and board (content_metadata(id)): "
@@ -406,8 +454,12 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
     ContentType(
         code=22,
         name="content_access",
+        change="parent",
+        change_note="folder and board rows: new ones are read nightly; entries added or "
+        "removed, which no row shows, on the weekly re-read",
+        reread="weekly",
         permissions=("administer",),
-        listing=CONTENT_METADATA_LISTING,
+        listing=_content_metadata_listing("content_metadata_id", "content_metadata_id"),
         detail="/content_metadata_access",
         detail_params={"content_metadata_id": "{id}"},
         lookup="/content_metadata/{id}",
@@ -418,6 +470,8 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
     ContentType(
         code=23,
         name="merge_queries",
+        change="immutable",
+        change_note="merge ids from the dashboards search pages",
         permissions=("access_data", "see_user_dashboards"),
         # A dashboard element carries only its merge_result_id; the definition is its own
         # object. Immutable: an incremental sync costs the listing's pages, nothing more.
@@ -433,6 +487,8 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
     ContentType(
         code=24,
         name="queries",
+        change="immutable",
+        change_note="ids read out of the stored merge queries",
         permissions=("access_data",),
         # Read out of the merge queries themselves: those already stored cost no request.
         listing=(ListCall(objects_of="merge_queries", expand="source_queries",
@@ -469,9 +525,15 @@ def _check_registry() -> None:
     assert len(set(names)) == len(names), "content type names must be unique"
     for ct in CONTENT_TYPES:
         assert ct.lookup_path
+        assert ct.change in CHANGES, f"{ct.name}: change {ct.change!r} is not one of CHANGES"
+        assert ct.reread is None or ct.reread in REREAD_CADENCES, f"{ct.name}: reread"
+        if ct.change in ("version", "parent"):
+            assert any(call.versioned for call in ct.listing), \
+                f"{ct.name}: a version or parent signal needs a versioned listing"
         for call in ct.listing:
             assert (call.objects_of is None) != (not call.path), \
                 f"{ct.name}: a listing has a path or reads another type's objects, not both"
+            assert call.signal is None or call.versioned, f"{ct.name}: a signal joins a version"
             if call.objects_of is not None:
                 assert call.objects_of in names and ct.detail is not None, \
                     f"{ct.name}: objects_of names a known type, for a type with details"

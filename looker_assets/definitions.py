@@ -13,7 +13,7 @@ from looker_assets.io_manager import LookerContentIOManager
 from looker_assets.looker.resource import LookerResource
 from looker_assets.restore_job import looker_restore_job
 from looker_assets.retention_job import build_prune_schedule, looker_prune_job
-from looker_assets.schedules import build_daily_schedule
+from looker_assets.schedules import build_daily_schedule, build_reread_jobs_and_schedules
 from looker_assets.sensors import build_rerun_sensor
 from looker_assets.settings import GROUP
 
@@ -58,12 +58,15 @@ looker_sync_job = dg.define_asset_job(
     description="Sync every Looker content type for one day's partition.",
 )
 
+REREAD_JOBS, REREAD_SCHEDULES = build_reread_jobs_and_schedules()
+
 defs = dg.Definitions(
     assets=CONTENT_ASSETS,
     asset_checks=CONTENT_CHECKS,
-    jobs=[looker_sync_job, looker_prune_job, looker_restore_job],
+    jobs=[looker_sync_job, *REREAD_JOBS, looker_prune_job, looker_restore_job],
     executor=_executor(),
-    schedules=[build_daily_schedule(looker_sync_job), *build_prune_schedule()],
+    schedules=[build_daily_schedule(looker_sync_job), *REREAD_SCHEDULES,
+               *build_prune_schedule()],
     sensors=[build_rerun_sensor(looker_sync_job)],
     resources={
         "looker": LookerResource(),

@@ -9,10 +9,12 @@ import dagster as dg
 from pydantic import Field
 
 from looker_assets import content_types, progress
+from looker_assets.looker.budget import RequestBudgetExhausted
 from looker_assets.looker.errors import LookerAuthError, LookerError, LookerResponseError
 from looker_assets.looker.extract import ContentStream
-from looker_assets.looker.preflight import run_preflight
+from looker_assets.looker.preflight import preflight_once
 from looker_assets.partitions import PartitionNotCapturable, check_capturable
+from looker_assets.run_cost import BUDGET_TAG, record_run_requests
 from looker_assets.settings import database_location
 from looker_assets.storage.backend import redact
 from looker_assets.storage.history import HistoryError, partition_cutoff, versions_at
@@ -81,8 +83,9 @@ class LookerContentIOManager(dg.ConfigurableIOManager):
                     f"{stats.rate_limited} x 429"
                 )
 
+            run_id = _run_id(context)
             try:
-                checked = run_preflight(obj.client)
+                checked = preflight_once(obj.client, run_id)
                 missing = checked.missing(obj.content_type.permissions)
                 if missing:
                     context.log.warning(
@@ -91,7 +94,7 @@ class LookerContentIOManager(dg.ConfigurableIOManager):
                 for problem in checked.problems:
                     context.log.warning(f"pre-flight: {problem}")
                 result = run_sync(obj, store, partition, progress=report, progress_every=0.25,
-                                  allow_deletes=not missing and checked.known)
+                                  allow_deletes=not missing and checked.known, run_id=run_id)
             except LookerError as exc:
                 # Record where the sync stopped: the next attempt resumes from there.
                 checkpoint = store.checkpoint(obj.content_type.code, partition)
@@ -101,9 +104,19 @@ class LookerContentIOManager(dg.ConfigurableIOManager):
                     metadata={"checkpoint": dg.MetadataValue.json(checkpoint or {}),
                               "error": str(exc)},
                 ))
-                # Wrong credentials or a request Looker refuses: retrying the step cannot help.
-                retry = not isinstance(exc, LookerAuthError | LookerResponseError)
-                raise dg.Failure(description=str(exc), allow_retries=retry) from None
+                spent = obj.client.stats.as_dict()
+                record_run_requests(context, spent)
+                if isinstance(exc, RequestBudgetExhausted):
+                    # Stopped on purpose: no step retry, and the re-run sensor leaves it to
+                    # the next scheduled run (which resumes from the checkpoint).
+                    _tag_run(context, {BUDGET_TAG: "true"})
+                # Wrong credentials, a request Looker refuses, or the budget spent: retrying the
+                # step cannot help.
+                retry = not isinstance(exc, LookerAuthError | LookerResponseError
+                                       | RequestBudgetExhausted)
+                raise dg.Failure(description=str(exc), allow_retries=retry,
+                                 metadata={k: v for k, v in spent.items()
+                                           if k.startswith("requests")}) from None
             except (StoreError, UnstorableObject) as exc:
                 # Another attempt took over (two would interleave), or an object that cannot
                 # be stored exactly: a retry would meet the same.
@@ -111,6 +124,9 @@ class LookerContentIOManager(dg.ConfigurableIOManager):
             finally:
                 obj.close()
             metadata: dict[str, Any] = result.metadata()
+            if result.skipped:
+                context.log.info(f"{result.content_type}: not synced again, {result.skipped}")
+            metadata["run_requests"] = record_run_requests(context, result.client)
             if result.peak_rss_bytes > 0.8 * self.memory_warning_mb * 2**20:
                 context.log.warning(
                     f"{result.content_type}: peak RSS {result.peak_rss_bytes / 2**20:.0f} MB is "
@@ -148,3 +164,18 @@ class LookerContentIOManager(dg.ConfigurableIOManager):
                         yield version.decoded()
 
         return objects()
+
+
+def _run_id(context: dg.OutputContext) -> str | None:
+    """The Dagster run's id (None outside a run, as in a bare output context)."""
+    try:
+        return context.run_id
+    except Exception:  # build_output_context without a run
+        return None
+
+
+def _tag_run(context: dg.OutputContext, tags: dict[str, str]) -> None:
+    try:
+        context.step_context.instance.add_run_tags(context.run_id, tags)
+    except Exception as exc:  # no instance to tag (a bare context): the log says it instead
+        context.log.debug(f"could not tag the run: {exc}")

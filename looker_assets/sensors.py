@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from looker_assets.partitions import PartitionNotCapturable, check_capturable
+from looker_assets.run_cost import BUDGET_TAG
 from looker_assets.settings import ASSET_PREFIX
 
 MAX_ATTEMPTS_ENV = "LOOKER_ASSETS_RERUN_MAX_ATTEMPTS"
@@ -76,6 +77,10 @@ def build_rerun_sensor(job: dg.UnresolvedAssetJobDefinition) -> dg.SensorDefinit
                 # A partition-range run: re-running it needs a backfill, not a single run.
                 skipped.append(f"run {run.run_id} has no single partition; re-run its failed "
                                f"days with a backfill")
+            elif failed and run.tags.get(BUDGET_TAG):
+                # Stopped on purpose: a re-run now would spend another budget at once.
+                skipped.append(f"run {run.run_id} stopped at its request budget: not re-run; "
+                               f"the next scheduled run resumes it from its checkpoints")
             elif failed and (late := _not_capturable(run.tags[PARTITION_TAG])):
                 skipped.append(f"run {run.run_id}: not re-run, {late}")
             elif failed and attempt <= max_attempts:

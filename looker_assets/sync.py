@@ -20,6 +20,7 @@ from typing import Any
 import psutil
 
 from looker_assets.content_types import ContentType
+from looker_assets.looker.client import REQUEST_KINDS
 from looker_assets.looker.extract import UNCHANGED, ContentStream, ResumePoint, StoredObjects
 from looker_assets.malloc_tuning import tune_allocator
 from looker_assets.storage import codec
@@ -30,6 +31,9 @@ from looker_assets.storage.store import BatchCounts, ContentStore, Row
 SEEN_BATCH_FACTOR = 10
 # A batch also ends at this many encoded bytes, so huge objects make smaller batches.
 BATCH_MAX_BYTES = 32 * 2**20
+# ... and after this many seconds: a kill loses at most this much fetching (at 8 requests in
+# flight and 20 ms, ~200 requests), which is what bounds what a resume re-reads.
+BATCH_MAX_SECONDS = 0.5
 
 
 @dataclass
@@ -64,6 +68,8 @@ class SyncResult:
     fetched: int = 0
     resumed: bool = False
     resumed_after: int = 0
+    # Not synced: this partition's sync of the type had completed in an interrupted run.
+    skipped: str | None = None
     listing_complete: bool = False
     seconds: float = 0.0
     client: dict[str, int] = field(default_factory=dict)
@@ -101,6 +107,8 @@ class SyncResult:
             "gone_during_sync": self.gone,
             "bytes": self.counts.bytes,
             "requests": self.client.get("requests", 0),
+            **{f"requests_{kind}": self.client.get(f"requests_{kind}", 0)
+               for kind in REQUEST_KINDS},
             "retries": self.client.get("retries", 0),
             "rate_limited_429": self.client.get("rate_limited", 0),
             "relogins": self.client.get("relogins", 0),
@@ -111,6 +119,7 @@ class SyncResult:
             "listing_complete": self.listing_complete,
             "resumed": self.resumed,
             "resumed_after_objects": self.resumed_after,
+            "skipped": self.skipped or "no",
             "peak_rss_mb": round(self.peak_rss_bytes / 2**20, 1),
             "smallest_batch_rows": self.smallest_batch_rows,
         }
@@ -119,9 +128,7 @@ class SyncResult:
 ProgressCallback = Callable[[Progress], None]
 
 
-def _version_check(store: ContentStore, code: int) -> Callable[[str, str], bool]:
-    stored = store.versions(code)
-
+def _version_check(stored: dict[str, str]) -> Callable[[str, str], bool]:
     def is_unchanged(id_: str, version: str) -> bool:
         return stored.get(id_) == version
 
@@ -140,6 +147,24 @@ def _stored_objects(store: ContentStore) -> StoredObjects:
     return stored
 
 
+def completed_in_interrupted_run(store: ContentStore, code: int, partition_key: str,
+                                 run_id: str) -> str | None:
+    """Why a sync of (type, partition) by `run_id` would re-read what is already stored, or
+    None. It would when another run completed it and that run's partition is not finished:
+    some type's sync of the partition, by a run other than this one, is still open (the run was
+    killed or failed). A partition synced again once every type completed is a new sync."""
+    checkpoints = store.partition_checkpoints(partition_key)
+    own = checkpoints.get(code)
+    if own is None or own["status"] != "complete" or own["state"].get("run_id") in (None, run_id):
+        return None
+    interrupted = any(c["status"] == "running" and c["state"].get("run_id") != run_id
+                      for c in checkpoints.values())
+    if not interrupted:
+        return None
+    return (f"already complete in this partition (run {str(own['state']['run_id'])[:8]}), "
+            f"whose other types this run resumes; full_refresh syncs it again")
+
+
 def run_sync(
     stream: ContentStream,
     store: ContentStore,
@@ -150,19 +175,29 @@ def run_sync(
     progress: ProgressCallback | None = None,
     progress_every: float = 5.0,
     allow_deletes: bool = True,
+    run_id: str | None = None,
 ) -> SyncResult:
-    """Write every object of `stream` to `store`; soft-delete what a complete listing lacked."""
-    tune_allocator()  # before the stream starts its fetch threads
+    """Write every object of `stream` to `store`; soft-delete what a complete listing lacked.
+
+    With `run_id` (a Dagster run): a type that an interrupted earlier run already synced
+    completely in this partition is not synced again (unless full_refresh)."""
     ct = stream.content_type
     result = SyncResult(content_type=ct.name, partition_key=partition_key)
+    full_refresh = stream.full_refresh if full_refresh is None else full_refresh
+    if run_id is not None and not full_refresh:
+        result.skipped = completed_in_interrupted_run(store, ct.code, partition_key, run_id)
+        if result.skipped is not None:
+            result.listing_complete = True
+            return result
+    tune_allocator()  # before the stream starts its fetch threads
     started = time.monotonic()
     synced_at = codec.now_utc()
     batch_size = batch_size or stream.batch_size
-    full_refresh = stream.full_refresh if full_refresh is None else full_refresh
     state: dict[str, Any] = {
         "started_at": synced_at,
         "position": ResumePoint().as_dict(),
         "handled": 0,
+        "run_id": run_id,
         "config": {"page_size": stream.page_size, "max_concurrency": stream.max_concurrency,
                    "batch_size": batch_size, "full_refresh": full_refresh},
     }
@@ -171,25 +206,31 @@ def run_sync(
     if open_checkpoint is not None:
         # An earlier attempt of this partition stopped part way: carry on from its last commit.
         state = open_checkpoint["state"]
+        state["run_id"] = run_id
         stream.done_ids = store.progress_ids(ct.code, partition_key)
         stream.resume = ResumePoint(**state.get("position", {}))
         result.resumed = True
         result.resumed_after = len(stream.done_ids)
         state["resumes"] = int(state.get("resumes", 0)) + 1
     stream.version_of = codec.version_digest
+    # Every object is read when nothing stored can be current: what the type's re-read
+    # cadence and `stats` count as a full read.
+    stored_versions = {} if full_refresh else store.versions(ct.code)
+    state.setdefault("full_read", not stored_versions)
     if not full_refresh:
-        stream.is_unchanged = _version_check(store, ct.code)
+        stream.is_unchanged = _version_check(stored_versions)
         stream.stored_objects = _stored_objects(store)
 
     rows: list[Row] = []
     seen: list[str] = []
     batch_bytes = 0
-    last_report = started
+    last_report = last_flush = started
     process = psutil.Process()
     result.peak_rss_bytes = process.memory_info().rss
 
     def flush() -> None:
-        nonlocal batch_bytes
+        nonlocal batch_bytes, last_flush
+        last_flush = time.monotonic()
         if not rows and not seen:
             return
         # The batch is at its largest now: the moment to sample memory.
@@ -213,10 +254,11 @@ def run_sync(
                 row = make_row(ct, id_, obj, version)
                 rows.append(row)
                 batch_bytes += len(row.content_data)
-            if (len(rows) >= batch_size or batch_bytes >= BATCH_MAX_BYTES
-                    or len(seen) >= batch_size * SEEN_BATCH_FACTOR):
-                flush()
             now = time.monotonic()
+            if (len(rows) >= batch_size or batch_bytes >= BATCH_MAX_BYTES
+                    or len(seen) >= batch_size * SEEN_BATCH_FACTOR
+                    or (rows and now - last_flush >= BATCH_MAX_SECONDS)):
+                flush()
             if progress is not None and now - last_report >= progress_every:
                 last_report = now
                 progress(Progress(ct.name, result.objects, stream.total, now - started))

@@ -49,9 +49,12 @@ def _snapshot(emu: LookerEmulator, before: dict[str, dict[str, str]] | None = No
 
 
 def _sync(emu: LookerEmulator, db: Path) -> dict[str, dict[str, Any]]:
+    # Every object read (full_refresh), as the nightly sync and the weekly re-read together
+    # see it: what is tested here is the history, not what a nightly sync's signals see
+    # (test_change_signals.py).
     result = dg.materialize(
         CONTENT_ASSETS, partition_key=PARTITION,
-        resources={"looker": looker_resource(emu, max_concurrency=4),
+        resources={"looker": looker_resource(emu, max_concurrency=4, full_refresh=True),
                    IO_MANAGER_KEY: LookerContentIOManager(path=str(db))})
     assert result.success
     return {e.asset_key.path[-1]: {k: v.value for k, v in e.materialization.metadata.items()}

@@ -26,7 +26,7 @@ from looker_assets.cli.common import (
     say,
     short_time,
 )
-from looker_assets.content_types import BY_CODE, CONTENT_TYPES, ContentType
+from looker_assets.content_types import BY_CODE, BY_NAME, CONTENT_TYPES, ContentType
 from looker_assets.storage import codec
 from looker_assets.storage.history import (
     HistoryError,
@@ -75,27 +75,39 @@ def verify(db: DbOption = None, json_output: JsonOption = False) -> None:
 
 @app.command(rich_help_panel="Read the backup")
 def stats(db: DbOption = None, at: AtOption = None, json_output: JsonOption = False) -> None:
-    """Per content type: active and deleted objects, bytes, versions, last sync.
+    """Per content type: active and deleted objects, bytes, versions, how it sees change, its
+    last complete sync and its last full read.
 
     With --at: as of WHEN, and the sync that answers for it."""
     with open_store(db) as store:
-        rows = _stats_at(store, moment(store, at)) if at else _stats_now(store)
+        when = moment(store, at) if at else None
+        rows = _stats_at(store, when) if when else _stats_now(store)
+        full_reads = store.last_full_reads(when)
+    for row in rows:
+        ct = BY_NAME[row["type"]]
+        row.update(change=ct.change, reread=ct.reread or "-",
+                   last_full_read=full_reads.get(ct.code))
     if json_output:
         emit_json({"at": at, "content_types": rows})
         return
     title = "Stored content" + (f" as of {at}" if at else "")
-    table = Table(title=title)
-    columns = ("type", "active", "deleted", "bytes", "versions", "last sync") if not at else (
-        "type", "active", "deleted", "bytes", "as of sync")
+    table = Table(title=title, caption="change: how a nightly sync sees change (README, "
+                  "\"What a night costs\"); re-read: the cadence on which every object is read "
+                  "again")
+    last = "last sync" if not at else "as of sync"
+    columns = ("type", "active", "deleted", "bytes", *(("versions",) if not at else ()),
+               "change", "re-read", last, "last full read")
     for column in columns:
-        table.add_column(column, justify="left" if column in ("type", "last sync",
-                                                              "as of sync") else "right")
+        table.add_column(column, justify="right" if column in (
+            "active", "deleted", "bytes", "versions") else "left")
     for row in rows:
         cells = [row["type"], f"{row['active'] or 0:,}", f"{row['deleted'] or 0:,}",
                  human_bytes(row["bytes"] or 0)]
         if not at:
             cells.append(f"{row['versions']:,}")
-        cells.append(short_time(row["last_sync"], "never" if not at else "not synced yet"))
+        cells += [row["change"], row["reread"],
+                  short_time(row["last_sync"], "never" if not at else "not synced yet"),
+                  short_time(row["last_full_read"], "never")]
         table.add_row(*cells)
     console.print(table)
 

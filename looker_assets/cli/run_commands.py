@@ -60,26 +60,31 @@ def demo(
             console.print(f"[bold]Looker emulator[/] at {emulator.url} (scale {scale}, "
                           f"{latency_ms:g} ms latency)")
         os.environ.update({**emulator.looker_env(), "LOOKER_ASSETS_DB": str(db_path)})
-        rows, ok = _run_job(partition_key)
-    _print_summary(rows, db_path, partition_key, json_output)
+        rows, ok, cost = _run_job(partition_key)
+    _print_summary(rows, db_path, partition_key, json_output, cost)
     if not ok:
         raise typer.Exit(1)
     if not json_output:
         _print_next_steps(db_path)
 
 
-def _run_job(partition_key: str) -> tuple[list[dict[str, object]], bool]:
+RunCost = tuple[int, dict[str, int]]
+
+
+def _run_job(partition_key: str) -> tuple[list[dict[str, object]], bool, RunCost]:
     import dagster as dg
 
     from looker_assets.definitions import defs
+    from looker_assets.run_cost import run_requests
 
     job = defs.resolve_job_def("looker_sync_job")
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(partition_key=partition_key, instance=instance,
                                         raise_on_error=False, run_config=QUIET)
+        cost = run_requests(instance, result.run_id)
     if not result.success:
         _report_failures(result)
-    return _materialization_rows(result), result.success
+    return _materialization_rows(result), result.success, cost
 
 
 def _materialization_rows(result: object) -> list[dict[str, object]]:
@@ -101,32 +106,45 @@ def _report_failures(result: object) -> None:
             err_console.print(f"[red]{event.step_key} failed:[/] {message}")
 
 
+def _cost_json(cost: RunCost) -> dict[str, object]:
+    return {"requests": cost[0], "requests_by_kind": cost[1]}
+
+
 def _print_summary(rows: list[dict[str, object]], db_path: Path | str, partition_key: str,
-                   json_output: bool) -> None:
+                   json_output: bool, cost: RunCost) -> None:
     if json_output:
         console.print_json(json.dumps({"database": str(db_path), "partition": partition_key,
-                                       "content_types": rows}, default=str))
+                                       "content_types": rows, "run": _cost_json(cost)},
+                                      default=str))
         return
     table = Table(title=f"Looker sync, partition {partition_key}")
-    for column in ("type", "objects", "bytes", "requests", "seconds", "objects/s"):
+    for column in ("type", "objects", "bytes", "requests", "list", "detail", "signal",
+                   "seconds", "objects/s"):
         if column == "type":
             # Whole names, however narrow the terminal: scripts and people grep for them.
             table.add_column(column, no_wrap=True,
                              min_width=max(len(ct.name) for ct in CONTENT_TYPES))
         else:
             table.add_column(column, justify="right")
-    total_objects = total_bytes = total_requests = 0
+    kinds = ("requests_list", "requests_detail", "requests_signal")
+    totals = dict.fromkeys(("objects", "bytes", "requests", *kinds), 0)
     for row in rows:
-        objects, size, requests = (int(row.get(k, 0) or 0)  # type: ignore[call-overload]
-                                   for k in ("objects", "bytes", "requests"))
-        total_objects, total_bytes = total_objects + objects, total_bytes + size
-        total_requests += requests
-        table.add_row(str(row["type"]), f"{objects:,}", human_bytes(size), f"{requests:,}",
+        counts = {k: int(row.get(k, 0) or 0) for k in totals}  # type: ignore[call-overload]
+        for key, value in counts.items():
+            totals[key] += value
+        name = str(row["type"]) + (" (skipped)" if row.get("skipped") not in (None, "no")
+                                   else "")
+        table.add_row(name, f"{counts['objects']:,}", human_bytes(counts["bytes"]),
+                      f"{counts['requests']:,}", *(f"{counts[k]:,}" for k in kinds),
                       f"{row.get('seconds', 0):.2f}", f"{row.get('objects_per_second', 0):,.0f}")
     table.add_section()
-    table.add_row("total", f"{total_objects:,}", human_bytes(total_bytes), f"{total_requests:,}",
-                  "", "")
+    table.add_row("total", f"{totals['objects']:,}", human_bytes(totals["bytes"]),
+                  f"{totals['requests']:,}", *(f"{totals[k]:,}" for k in kinds), "", "")
     console.print(table)
+    total, by_kind = cost
+    split = ", ".join(f"{kind} {n:,}" for kind, n in by_kind.items() if n)
+    console.print(f"Requests this run: [bold]{total:,}[/]" + (f" ({split})" if split else "")
+                  + "; a failed step's count here, not in the table")
     console.print(f"Database: [bold]{db_path}[/]")
 
 
@@ -154,6 +172,9 @@ def extract(
     partition: Annotated[str | None, typer.Option(help="Day partition (default today, UTC).")]
     = None,
     full_refresh: Annotated[bool, typer.Option(help="Fetch every detail again.")] = False,
+    request_budget: Annotated[int | None, typer.Option(
+        min=1, help="Most requests this run may make; reached, the sync stops cleanly and the "
+        "next run resumes it (default: LOOKER_ASSETS_REQUEST_BUDGET, else no cap).")] = None,
     json_output: Annotated[bool, typer.Option(
         "--json", help="One JSON progress event per line instead of bars.")] = False,
 ) -> None:
@@ -169,6 +190,7 @@ def extract(
     from looker_assets.definitions import defs
     from looker_assets.looker.resource import LookerResource
     from looker_assets.progress_display import JsonProgress, RichProgress
+    from looker_assets.run_cost import run_requests
 
     names = types or [ct.name for ct in CONTENT_TYPES]
     selected = {content_type(name).name for name in names}
@@ -178,20 +200,22 @@ def extract(
     display = JsonProgress() if json_output else RichProgress(console)
     progress.add_listener(display.update)
     resources = dict(defs.resources or {})
-    if full_refresh:
-        resources["looker"] = LookerResource(full_refresh=True)
+    if full_refresh or request_budget:
+        resources["looker"] = LookerResource(full_refresh=full_refresh,
+                                             request_budget=request_budget)
     try:
         with display, dg.DagsterInstance.get() as instance:
             result = dg.materialize(assets, partition_key=partition_key, instance=instance,
                                     resources=resources, raise_on_error=False, run_config=QUIET)
+            cost = run_requests(instance, result.run_id)
     finally:
         progress.remove_listener(display.update)
     rows = _materialization_rows(result)
     if not json_output:
-        _print_summary(rows, redact(database_location()), partition_key, False)
+        _print_summary(rows, redact(database_location()), partition_key, False, cost)
     else:
         emit_json({"event": "extraction_finished", "success": result.success,
-                    "content_types": rows})
+                    "content_types": rows, "run": _cost_json(cost)})
     if not result.success:
         _report_failures(result)
         raise typer.Exit(1)

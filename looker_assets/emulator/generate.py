@@ -282,6 +282,12 @@ class Generator:
                 "git_application_server_http_scheme": None,
                 **self.extra(rng),
             },
+            # The deployed production commit: not a Project property in the spec, so it lives
+            # in meta and is served by current_workspace. Its own RNG leaves the shared
+            # stream (and so every other generated object) as it was.
+            {"head": V.git_sha(self.seed, "head", key),
+             "commit_at": V.random_epoch(V.rng_for(self.seed, "head-at", key)),
+             "deploys": 0},
         )
 
     def connection(self, key: str, rng: random.Random, i: int) -> Record:

@@ -269,6 +269,11 @@ class LookerEmulator:
     def restore(self, kind: str, id: str) -> None:
         self._store.restore(kind, id)
 
+    def deploy(self, project_id: str) -> str:
+        """Deploy a project's LookML without changing any explore or model: only its
+        current_workspace git_head moves. Returns the new head."""
+        return self._store.deploy(project_id)
+
     # -- observability and faults ---------------------------------------------------------
 
     @property
@@ -367,6 +372,12 @@ class LookerEmulator:
         op, kind, key = data.get("op"), data.get("kind"), data.get("id")
         if op == "create":
             return {"id": self.create(str(kind))}
+        if op == "deploy":
+            if kind not in (None, "projects"):
+                raise ValueError('deploy takes kind "projects"')
+            if key is None:
+                raise ValueError("id is required")
+            return {"id": str(key), "git_head": self.deploy(str(key))}
         if op not in ("update", "delete", "trash", "restore"):
             raise ValueError(f"unknown op {op!r}")
         if key is None:

@@ -571,6 +571,67 @@ class Store:
         return [e for e in entries if (e["group_id"] in groups_now if e["group_id"]
                                        else e["user_id"] in users_now)]
 
+    # -- LookML deploys: what a project's current workspace and manifest say ---------------
+
+    def project_head(self, project_id: str) -> tuple[str, int] | None:
+        """(deployed production commit, its unix time) of a project; None: no such project."""
+        rec = self._records["projects"].get(project_id)
+        if rec is None:
+            return None
+        # Projects always carry a head (generated and created ones); the fallback is the same
+        # value the generator would have given, for records made some other way.
+        head = rec.meta.get("head") or V.git_sha(self.seed, "head", project_id)
+        at = rec.meta.get("commit_at")
+        if at is None:
+            at = V.random_epoch(V.rng_for(self.seed, "head-at", project_id))
+        return head, int(at)
+
+    def project_workspace(self, project_id: str) -> dict[str, Any] | None:
+        """The ProjectWorkspace of an API session: always production mode, so the workspace
+        is the deployed production branch (git_head = the last deploy's commit)."""
+        deployed = self.project_head(project_id)
+        if deployed is None:
+            return None
+        head, at = deployed
+        rec = self._records["projects"][project_id]
+        branch = rec.fields.get("git_production_branch_name") or "master"
+        git_branch = {
+            **spec.shared_template("GitBranch"),
+            "name": branch, "remote": "origin", "remote_name": branch,
+            "error": None, "message": None, "owner_name": None,
+            "readonly": False, "personal": False,
+            "is_local": True, "is_remote": True, "is_production": True,
+            "ahead_count": 0, "behind_count": 0, "commit_at": at,
+            "ref": head, "remote_ref": head,
+        }
+        return {
+            **spec.shared_template("ProjectWorkspace"),
+            "project_id": project_id,
+            "workspace_id": "production",
+            "git_status": "OK",
+            "git_head": head,
+            "dependency_status": "lock_optional",
+            "git_branch": git_branch,
+            "lookml_type": "lookml",
+        }
+
+    def manifest(self, project_id: str) -> dict[str, Any] | None:
+        """A project's Manifest. With three or more projects, the last one (by id) imports
+        the first as a local dependency, so clients meet one cross-project import."""
+        projects = self._records["projects"]
+        if project_id not in projects:
+            return None
+        ids = sorted(projects)
+        imports = []
+        if len(ids) >= 3 and project_id == ids[-1]:
+            imports.append({"name": ids[0], "url": None, "ref": None, "is_remote": False})
+        return {
+            **spec.shared_template("Manifest"),
+            "name": project_id,
+            "imports": imports,
+            "localization_settings": {"default_locale": None, "localization_level": None},
+        }
+
     # -- mutating -------------------------------------------------------------------------
 
     def _now(self) -> str:
@@ -601,6 +662,39 @@ class Store:
             raise KeyError(f"no {kind} with id {key!r}")
         return rec
 
+    def deploy(self, project_id: str) -> str:
+        """A deploy of `project_id` that changed no explore: only its head moves. Returns the
+        new head."""
+        with self.lock:
+            self._require("projects", project_id)
+            return self._deploy(project_id)
+
+    def _deploy(self, project_id: str) -> str:
+        """Give a project a new deployed commit (callers hold the lock). Its Project JSON
+        stays as it was: the head lives in meta, which the renderer never shows."""
+        rec = self._records["projects"][project_id]
+        old, old_at = self.project_head(project_id) or ("", 0)
+        n = rec.meta.get("deploys", 0) + 1
+        # Chained from the old head, so every deploy gives a new, reproducible commit id.
+        head = V.git_sha(self.seed, "deploy", project_id, old, n)
+        at = max(int(time.time()), old_at + 1)
+        self._replace("projects", rec, {}, {"head": head, "commit_at": at, "deploys": n})
+        return head
+
+    def _lookml_changed(self, kind: str, rec: Record) -> None:
+        """An explore or model changed: in Looker that only happens by a deploy of its
+        project, so that project deploys. Called after the change is committed, so a client
+        that sees the new head also sees the new LookML."""
+        if kind == "lookml_models":
+            project = rec.fields.get("project_name")
+        elif kind == "explores":
+            model = self._records["lookml_models"].get(rec.key.split("::", 1)[0])
+            project = (model or rec).fields.get("project_name")
+        else:
+            return
+        if isinstance(project, str) and project in self._records["projects"]:
+            self._deploy(project)
+
     def _replace(
         self, kind: str, rec: Record, changes: dict[str, Any], meta: dict[str, Any] | None = None
     ) -> None:
@@ -623,11 +717,12 @@ class Store:
             if kind == "users":
                 changes["display_name"] = f"{changes[prop]} {rec.fields.get('last_name')}"
             self._replace(kind, rec, changes, {"version": version})
+            self._lookml_changed(kind, rec)
 
     def delete(self, kind: str, key: str) -> None:
         """Hard delete: the object disappears from every list and its detail answers 404."""
         with self.lock:
-            self._require(kind, key)
+            rec = self._require(kind, key)
             recs = dict(self._records[kind])
             del recs[key]
             self._commit(kind, recs)
@@ -639,6 +734,7 @@ class Store:
                     models = dict(self._records["lookml_models"])
                     models[model] = Record(model, dict(mrec.fields), meta)
                     self._commit("lookml_models", models)
+            self._lookml_changed(kind, rec)
 
     def create(self, kind: str) -> str:
         """A new object of `kind` (fresh id, created/updated now); returns its id."""
@@ -688,6 +784,7 @@ class Store:
                     {**mrec.meta, "explores": [*mrec.meta["explores"], key]},
                 )
                 self._commit("lookml_models", models)
+            self._lookml_changed(kind, rec)
             return key
 
     def _new_key(self, kind: str) -> str:

@@ -91,3 +91,9 @@ def ascii_handle(text: str, n: int) -> str:
     """A lowercase ASCII token for e-mail addresses and names (non-ASCII dropped)."""
     out = "".join(c for c in text.lower() if c.isascii() and c.isalnum())
     return out or f"user{n}"
+
+
+def git_sha(*parts: object) -> str:
+    """A git-style commit id (40 hex digits) that depends only on `parts`."""
+    # sha1 because git commit ids are sha1-sized; nothing here is security-relevant.
+    return hashlib.sha1(repr(parts).encode(), usedforsecurity=False).hexdigest()

@@ -2047,6 +2047,9 @@ READS: dict[str, Callable[[Store, dict[str, str], dict[str, str]], Any]] = {
     "all_group_groups": lambda s, p, q: _group_groups(s, p["group_id"]),
     "role_groups": lambda s, p, q: _role_groups(s, p["role_id"]),
     "user_roles": lambda s, p, q: _user_roles(s, p["user_id"], q),
+    # What a client needs to tell when a project's LookML was last deployed.
+    "project_workspace": lambda s, p, q: s.project_workspace(p["project_id"]),
+    "manifest": lambda s, p, q: s.manifest(p["project_id"]),
 }
 
 

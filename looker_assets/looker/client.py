@@ -22,7 +22,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,6 +44,7 @@ from tenacity import (
 )
 from urllib3.util.retry import Retry
 
+from looker_assets.looker.budget import RequestBudget
 from looker_assets.looker.errors import (
     LookerAuthError,
     LookerConnectionError,
@@ -123,15 +124,58 @@ class _LastResponse:
     retry_after: float | None = None
 
 
+# What a request is for, so that a run's cost can be read by kind: a listing page, one object's
+# detail, a change signal (what tells whether a stored copy is current), a pre-flight check, a
+# write, a login.
+REQUEST_KINDS = ("list", "detail", "signal", "check", "write", "login")
+
+
 @dataclass
 class ClientStats:
     requests: int = 0
     retries: int = 0
     rate_limited: int = 0
     relogins: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
+        counts = {k: v for k, v in self.__dict__.items() if k != "by_kind"}
+        counts.update({f"requests_{kind}": self.by_kind.get(kind, 0) for kind in REQUEST_KINDS})
+        return counts
+
+
+class ClientScope:
+    """One consumer's view of a shared client (one content type's sync): the same session,
+    login and request gate, with counts of its own and, optionally, the run's request budget
+    to draw on."""
+
+    def __init__(self, client: LookerClient, budget: RequestBudget | None = None) -> None:
+        self.client = client
+        self.budget = budget
+        self.stats = ClientStats()
+
+    @property
+    def gate(self) -> RequestGate:
+        return self.client.gate
+
+    @property
+    def base_url(self) -> str:
+        return self.client.base_url
+
+    @property
+    def last_body_size(self) -> int:
+        return self.client.last_body_size
+
+    def get_json(self, path: str, params: Mapping[str, Any] | None = None, *,
+                 kind: str = "detail") -> Any:
+        return self.client.get_json(path, params, kind=kind, scope=self)
+
+    def get_json_array(self, path: str, params: Mapping[str, Any] | None = None, *,
+                       kind: str = "list") -> list[msgspec.Raw]:
+        return self.client.get_json_array(path, params, kind=kind, scope=self)
+
+    def close(self) -> None:
+        """The client is shared: it outlives this scope."""
 
 
 class LookerClient:
@@ -155,6 +199,9 @@ class LookerClient:
         self._stats_lock = threading.Lock()
         self._login_lock = threading.Lock()
         self.stats = ClientStats()
+        # Pre-flight answers by run id, each made once (see preflight.preflight_once).
+        self.preflight: dict[str, Any] = {}
+        self.preflight_lock = threading.Lock()
         self.gate = RequestGate(config.max_concurrency, config.requests_per_second)
         # One Retrying for all threads: tenacity keeps each call's state thread-local.
         self._retrying = Retrying(
@@ -208,10 +255,25 @@ class LookerClient:
             session.verify = bundle
         session.trust_env = False
 
-    def _on_transport_retry(self) -> None:
+    def _each_stats(self) -> list[ClientStats]:
+        """The counters a request of this thread adds to: the client's and its scope's."""
+        scope: ClientScope | None = getattr(self._local, "scope", None)
+        return [self.stats] if scope is None else [self.stats, scope.stats]
+
+    def _spend(self, kind: str) -> None:
+        scope: ClientScope | None = getattr(self._local, "scope", None)
         with self._stats_lock:
-            self.stats.retries += 1
-            self.stats.requests += 1
+            for stats in self._each_stats():
+                stats.requests += 1
+                stats.by_kind[kind] = stats.by_kind.get(kind, 0) + 1
+        if scope is not None and scope.budget is not None:
+            scope.budget.spend()
+
+    def _on_transport_retry(self) -> None:
+        self._spend(getattr(self._local, "kind", "detail"))
+        with self._stats_lock:
+            for stats in self._each_stats():
+                stats.retries += 1
 
     def _on_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         retry_after = response.headers.get("Retry-After")
@@ -220,20 +282,21 @@ class LookerClient:
             status=response.status_code,
             retry_after=_parse_retry_after(retry_after),
         )
-        if last.path.endswith("/login"):
+        login = last.path.endswith("/login")
+        if login:
             # The SDK logs in by itself inside a GET when its token is about to expire: keep
             # that response apart, so a GET that then gets no answer is not read as a login.
             self._local.login = last
         else:
             self._local.last = last
-        with self._stats_lock:
-            self.stats.requests += 1
-            if response.status_code == 429:
-                self.stats.rate_limited += 1
+        self._spend("login" if login else getattr(self._local, "kind", "detail"))
+        if response.status_code == 429:
+            self._count("rate_limited")
 
     def _count(self, attr: str) -> None:
         with self._stats_lock:
-            setattr(self.stats, attr, getattr(self.stats, attr) + 1)
+            for stats in self._each_stats():
+                setattr(stats, attr, getattr(stats, attr) + 1)
 
     # -- auth ------------------------------------------------------------------------------
 
@@ -274,17 +337,36 @@ class LookerClient:
 
     # -- requests --------------------------------------------------------------------------
 
-    def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+    def get_json(self, path: str, params: Mapping[str, Any] | None = None, *,
+                 kind: str = "detail", scope: ClientScope | None = None) -> Any:
         """GET `path` (relative to /api/4.0) and decode its JSON (every key, every null, in the
-        server's order), retrying what is worth retrying."""
-        return self._retrying(self._get_decoded, path, params, _decode_any)
+        server's order), retrying what is worth retrying. `kind` says what the request is for
+        (REQUEST_KINDS); `scope`, whose counts and budget it adds to."""
+        with self._calling(kind, scope):
+            return self._retrying(self._get_decoded, path, params, _decode_any)
 
-    def get_json_array(self, path: str,
-                       params: Mapping[str, Any] | None = None) -> list[msgspec.Raw]:
+    def get_json_array(self, path: str, params: Mapping[str, Any] | None = None, *,
+                       kind: str = "list", scope: ClientScope | None = None,
+                       ) -> list[msgspec.Raw]:
         """GET a JSON array and return its elements undecoded (checked well-formed), so the
         caller decodes one row at a time: a 5,000-row list is not all Python objects at once.
         """
-        return self._retrying(self._get_decoded, path, params, _decode_array)
+        with self._calling(kind, scope):
+            return self._retrying(self._get_decoded, path, params, _decode_array)
+
+    def scoped(self, budget: RequestBudget | None = None) -> ClientScope:
+        """A view of this client with counts of its own (and a budget to draw on)."""
+        return ClientScope(self, budget)
+
+    @contextlib.contextmanager
+    def _calling(self, kind: str, scope: ClientScope | None) -> Iterator[None]:
+        # Thread-local: the response hook and the retry callbacks run in this thread.
+        before = getattr(self._local, "kind", None), getattr(self._local, "scope", None)
+        self._local.kind, self._local.scope = kind, scope
+        try:
+            yield
+        finally:
+            self._local.kind, self._local.scope = before
 
     def write_json(self, method: str, path: str, body: Any = None,
                    params: Mapping[str, Any] | None = None, *, resend: bool = True) -> Any:
@@ -298,7 +380,8 @@ class LookerClient:
         retrying = self._retrying if resend else self._retrying.copy(
             retry=retry_if_exception_type(LookerRetryableError)
             & _retry_if_status(429))
-        answer = retrying(self._send_once, method, path, params, payload)
+        with self._calling("write", None):
+            answer = retrying(self._send_once, method, path, params, payload)
         return msgspec.json.decode(answer) if answer.strip() else None
 
     @property
@@ -329,6 +412,9 @@ class LookerClient:
         CDN, a request to the internet without a time limit, whenever documentation_url names
         one (as Looker's own 404s do)."""
         endpoint = f"{method} {path}"
+        scope: ClientScope | None = getattr(self._local, "scope", None)
+        if scope is not None and scope.budget is not None:
+            scope.budget.check()
         self._ensure_login()
         for attempt in range(2):
             self._local.last = None

@@ -19,8 +19,9 @@ import msgspec
 
 from looker_assets import content_types
 from looker_assets.content_types import ContentType, ListCall
-from looker_assets.looker.client import LookerClient
+from looker_assets.looker.client import ClientScope, LookerClient
 from looker_assets.looker.errors import LookerNotFound, LookerResponseError
+from looker_assets.looker.signals import SIGNALS, RowSignal
 
 # Yielded instead of an object when the listing proves the stored copy is current.
 UNCHANGED: Any = type("Unchanged", (), {"__repr__": lambda self: "UNCHANGED"})()
@@ -73,7 +74,7 @@ class ContentStream:
       objects (read once, before the listing starts, in the consuming thread).
     """
 
-    def __init__(self, client: LookerClient, content_type: ContentType, *,
+    def __init__(self, client: LookerClient | ClientScope, content_type: ContentType, *,
                  page_size: int = 500, max_concurrency: int = 8,
                  batch_size: int = 500, full_refresh: bool = False) -> None:
         self.client = client
@@ -94,6 +95,7 @@ class ContentStream:
         self.resume = ResumePoint()
         self.position = ResumePoint()
         self._seen: set[str] = set()
+        self._signals: dict[str, RowSignal] = {}
 
     def close(self) -> None:
         self.client.close()
@@ -176,11 +178,11 @@ class ContentStream:
         ct = self.content_type
         to_fetch = 0
         for index, call in enumerate(ct.listing):
-            for ref, child in self._listed_refs(call, known.get(index)):
+            for ref, child, row in self._listed_refs(call, known.get(index)):
                 id_ = ct.id_template.format_map(ref)
                 if not self._first_sighting(id_):
                     continue
-                version = self._version(call, id_, child)
+                version = self._version(call, id_, child, row)
                 if version is not None:
                     if self.is_unchanged is not None and self.is_unchanged(id_, version):
                         self.stats.skipped_unchanged += 1
@@ -191,11 +193,20 @@ class ContentStream:
                 yield id_
         self.total = to_fetch + self.stats.skipped_unchanged
 
-    def _version(self, call: ListCall, id_: str, row: Any) -> str | None:
-        """What the stored copy must have been fetched at to be current, if anything says."""
+    def _version(self, call: ListCall, id_: str, child: Any, row: Any) -> str | None:
+        """What the stored copy must have been fetched at to be current, if anything says:
+        the listing's `child` (the row, or its `expand` element), with the signal of the
+        `row` it is in where the call names one (an unknown signal: no version)."""
         if self.version_of is None or self.content_type.immutable:
             return self.kept_version(id_)
-        return self.version_of(row) if call.versioned else None
+        if not call.versioned:
+            return None
+        if call.signal is None:
+            return self.version_of(child)
+        if call.signal not in self._signals:
+            self._signals[call.signal] = SIGNALS[call.signal](self.client)
+        signal = self._signals[call.signal](row)
+        return None if signal is None else self.version_of([child, signal])
 
     def kept_version(self, id_: str) -> str | None:
         """The version to store with what `lookup` returned: only an immutable type's is
@@ -203,20 +214,23 @@ class ContentStream:
         return id_ if self.content_type.immutable and self.version_of is not None else None
 
     def _listed_refs(self, call: ListCall, known: _Known | None,
-                     ) -> Iterator[tuple[dict[str, str], Any]]:
-        """The refs one listing yields, each with the row (or `expand` element) it is from."""
+                     ) -> Iterator[tuple[dict[str, str], Any, Any]]:
+        """The refs one listing yields, each with the `expand` element (or row) it is from and
+        the row."""
         if call.objects_of is None:
             for _, page in self._pages(call):
                 for row in _decoded(page):
-                    yield from _row_refs(call, row)
+                    for ref, child in _row_refs(call, row):
+                        yield ref, child, row
             return
         for id_, obj, _ in self._source_stream(call, known):
             if obj is UNCHANGED:
                 assert known is not None
                 for ref in known[id_][1]:
-                    yield ref, None
+                    yield ref, None, None
             else:
-                yield from _row_refs(call, obj)
+                for ref, child in _row_refs(call, obj):
+                    yield ref, child, obj
 
     def _source_stream(self, call: ListCall, known: _Known | None) -> ContentStream:
         """The objects `call` reads, as a sync of their type would get them: listed, and
@@ -302,7 +316,7 @@ class ContentStream:
             if not call.reread_by_id:
                 continue
             params = {**call.params, "id": id_, **({"fields": call.fields} if call.fields else {})}
-            for row in _decoded(self.client.get_json_array(call.path, params)):
+            for row in _decoded(self.client.get_json_array(call.path, params, kind="detail")):
                 if isinstance(row, dict) and str(row.get(call.ref["id"])) == id_:
                     return row
         return None

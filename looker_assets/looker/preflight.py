@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from looker_assets.looker.client import LookerClient
+from looker_assets.looker.client import ClientScope, LookerClient
 from looker_assets.looker.errors import LookerAuthError, LookerError, LookerResponseError
 
 ADMIN = "administer"
@@ -38,15 +38,27 @@ class Preflight:
                 "preflight_problems": "; ".join(self.problems) or "none"}
 
 
-def run_preflight(client: LookerClient) -> Preflight:
+def preflight_once(client: LookerClient | ClientScope, run_id: str | None) -> Preflight:
+    """The pre-flight of the client's Looker, made once per run: the steps of a run that
+    share a client share its answer (who the API user is does not change mid-run)."""
+    if run_id is None:
+        return run_preflight(client)
+    shared = client.client if isinstance(client, ClientScope) else client
+    with shared.preflight_lock:
+        if run_id not in shared.preflight:
+            shared.preflight[run_id] = run_preflight(client)
+        return shared.preflight[run_id]
+
+
+def run_preflight(client: LookerClient | ClientScope) -> Preflight:
     """Three cheap requests: versions, the API user, its roles' permission sets."""
     result = Preflight()
     try:
-        versions = client.get_json("/versions")
+        versions = client.get_json("/versions", kind="check")
         result.looker_release = (versions or {}).get("looker_release_version")
     except LookerError as exc:
         result.problems.append(f"versions: {exc}")
-    me = client.get_json("/user", {"fields": "id,email,role_ids"})
+    me = client.get_json("/user", {"fields": "id,email,role_ids"}, kind="check")
     result.api_user_id = None if me.get("id") is None else str(me["id"])
     result.api_user_email = me.get("email")
     role_ids = [str(r) for r in me.get("role_ids") or []]
@@ -54,7 +66,8 @@ def run_preflight(client: LookerClient) -> Preflight:
         return result
     try:
         roles = client.get_json("/roles", {"ids": ",".join(role_ids),
-                                           "fields": "id,permission_set(all_access,permissions)"})
+                                           "fields": "id,permission_set(all_access,permissions)"},
+                                kind="check")
     except (LookerAuthError, LookerResponseError) as exc:
         # A non-admin may not read roles: then the permissions are unknown, not missing.
         result.problems.append(f"could not read the API user's roles: {exc}")

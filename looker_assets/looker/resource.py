@@ -2,12 +2,44 @@
 
 from __future__ import annotations
 
+import threading
+
 import dagster as dg
 from pydantic import Field
 
 from looker_assets.content_types import ContentType
+from looker_assets.looker.budget import RequestBudget, budget_from_environment
 from looker_assets.looker.client import ClientConfig, LookerClient
 from looker_assets.looker.extract import ContentStream
+
+# One client per Looker configuration per process: the steps of a run share its login, its
+# connection pool and its request gate, so types synced at once never have more than
+# max_concurrency requests in flight together, and a run logs in once, not once per type.
+_SHARED_CLIENTS: dict[ClientConfig, LookerClient] = {}
+# The request budget of each run seen by this process, shared by its steps.
+_RUN_BUDGETS: dict[str, RequestBudget] = {}
+_LOCK = threading.Lock()
+
+
+def shared_client(config: ClientConfig) -> LookerClient:
+    with _LOCK:
+        client = _SHARED_CLIENTS.get(config)
+        if client is None:
+            client = _SHARED_CLIENTS[config] = LookerClient(config)
+        return client
+
+
+def run_budget(run_id: str | None, limit: int, spent_before: int = 0) -> RequestBudget:
+    """The budget of `run_id` in this process (made on first use, starting from what the
+    run's steps in other processes spent); a fresh one without a run."""
+    if run_id is None:
+        return RequestBudget(limit, spent_before)
+    with _LOCK:
+        budget = _RUN_BUDGETS.get(run_id)
+        if budget is None or budget.limit != limit:
+            budget = _RUN_BUDGETS[run_id] = RequestBudget(limit, spent_before,
+                                                          label=f"run {run_id[:8]}")
+        return budget
 
 
 class LookerResource(dg.ConfigurableResource):
@@ -34,7 +66,13 @@ class LookerResource(dg.ConfigurableResource):
     page_size: int = Field(default=500, ge=1, le=5000, description="limit for paged listings.")
     batch_size: int = Field(default=500, ge=1, description="Objects per SQLite transaction.")
     full_refresh: bool = Field(default=False, description="Fetch every detail, even when the "
-                               "listing shows the stored copy is current.")
+                               "listing shows the stored copy is current (the weekly re-read "
+                               "sets it), and sync again a type whose sync of the partition "
+                               "already completed in an interrupted run.")
+    request_budget: int | None = Field(
+        default=None, ge=1, description="Most requests one run may make (all its steps); "
+        "reached, a sync stops cleanly and the next run resumes it. Else "
+        "LOOKER_ASSETS_REQUEST_BUDGET, else no cap.")
     max_attempts: int = Field(default=6, ge=1, description="Application-level attempts per "
                               "request on 429/5xx.")
     max_retry_seconds: float = Field(default=120.0, gt=0, description="Time bound on retries "
@@ -57,8 +95,16 @@ class LookerResource(dg.ConfigurableResource):
     def get_client(self) -> LookerClient:
         return LookerClient(self.client_config())
 
-    def stream(self, content_type: ContentType) -> ContentStream:
-        """A lazy stream of the type's objects; no request is made until it is iterated."""
-        return ContentStream(self.get_client(), content_type, page_size=self.page_size,
+    def budget_limit(self) -> int | None:
+        return self.request_budget or budget_from_environment()
+
+    def stream(self, content_type: ContentType, *, run_id: str | None = None,
+               spent_before: int = 0) -> ContentStream:
+        """A lazy stream of the type's objects; no request is made until it is iterated. It
+        uses the process's client for this Looker, and draws on the budget of `run_id`."""
+        limit = self.budget_limit()
+        budget = None if limit is None else run_budget(run_id, limit, spent_before)
+        client = shared_client(self.client_config()).scoped(budget)
+        return ContentStream(client, content_type, page_size=self.page_size,
                              max_concurrency=self.max_concurrency, batch_size=self.batch_size,
                              full_refresh=self.full_refresh)

@@ -530,6 +530,27 @@ class ContentStore:
         return {"status": status, "state": json.loads(state), "started_at": started_at,
                 "updated_at": updated_at, "completed_at": completed_at}
 
+    def partition_checkpoints(self, partition_key: str) -> dict[int, dict[str, Any]]:
+        """Every content type's checkpoint of one partition, by type code."""
+        return {code: {"status": status, "state": json.loads(state)}
+                for code, status, state in self.db.execute(
+                    "SELECT content_type, status, state FROM sync_checkpoints "
+                    "WHERE partition_key = ?", (partition_key,))}
+
+    def last_full_reads(self, at: str | None = None) -> dict[int, str]:
+        """Per content type: when its last complete sync that read every object ended (at or
+        before `at`). A partition synced again keeps only its last checkpoint, so an earlier
+        full read of a day synced twice is not seen."""
+        found: dict[int, str] = {}
+        for code, state, completed in self.db.execute(
+                "SELECT content_type, state, completed_at FROM sync_checkpoints "
+                "WHERE status = 'complete'"):
+            if at is not None and completed > at:
+                continue
+            if json.loads(state).get("full_read") and completed > found.get(code, ""):
+                found[code] = completed
+        return found
+
     # -- reading ---------------------------------------------------------------------------
 
     def iter_items(self, content_type: int | None = None,
