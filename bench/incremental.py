@@ -1,9 +1,13 @@
-"""Full sync, then 1% of objects changed at the emulator, then an incremental sync.
+"""What a night costs: a full sync, then a nightly sync after ~1% of dashboards and looks
+changed plus a renamed folder and an access change, then one with nothing changed, then the
+weekly re-read of the types no signal fully covers.
 
     uv run python bench/incremental.py [--scale 10000] [--latency-ms 20] [--changed 0.01]
 
-Prints requests, seconds and objects/s of each sync and the ratio of their requests, plus a
-third sync with nothing changed (the floor: listings only). Figures only; nothing asserted.
+Every type is synced as the nightly job syncs it (one client for the whole sync: one login,
+one request gate), through run_sync. Prints each sync's requests by kind (list, detail,
+signal, check, login), seconds and objects/s, and their ratios to the full sync. Figures only;
+nothing asserted.
 """
 
 from __future__ import annotations
@@ -13,61 +17,72 @@ import platform
 import random
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from looker_assets import content_types
 from looker_assets.emulator.subprocess_runner import EmulatorProcess
-from looker_assets.looker.client import ClientConfig, LookerClient
-from looker_assets.looker.extract import ContentStream
+from looker_assets.looker.client import REQUEST_KINDS, ClientConfig, LookerClient
+from looker_assets.looker.resource import LookerResource
 from looker_assets.storage.store import ContentStore
 from looker_assets.sync import run_sync
 
+WEEKLY = [ct for ct in content_types.CONTENT_TYPES if ct.reread == "weekly"]
 
-def sync_all(emu: EmulatorProcess, store: ContentStore, config: ClientConfig,
-             partition: str) -> dict[str, Any]:
+
+def sync_all(emu: EmulatorProcess, store: ContentStore, looker: LookerResource,
+             partition: str, types: list[content_types.ContentType] | None = None,
+             ) -> dict[str, Any]:
     emu.admin("POST", "stats/reset")
     started = time.perf_counter()
-    totals = {"objects": 0, "new": 0, "updated": 0, "unchanged": 0, "deleted": 0, "fetched": 0}
-    for ct in content_types.CONTENT_TYPES:
-        client = LookerClient(config)
-        result = run_sync(ContentStream(client, ct, max_concurrency=config.max_concurrency),
-                          store, partition)
-        client.close()
+    totals: Counter[str] = Counter()
+    by_type: dict[str, int] = {}
+    for ct in types or content_types.CONTENT_TYPES:
+        result = run_sync(looker.stream(ct), store, partition)
         meta = result.metadata()
-        for key in totals:
+        for key in ("objects", "new", "updated", "unchanged", "deleted", "requests",
+                    *(f"requests_{kind}" for kind in REQUEST_KINDS)):
             totals[key] += int(meta[key])
-    totals["seconds"] = time.perf_counter() - started
-    stats = emu.admin("GET", "stats")
-    totals["requests"] = stats["requests"]
-    totals["detail_requests"] = sum(n for route, n in stats["by_route"].items()
-                                    if route.endswith("}") and "{" in route)
-    return totals
+        by_type[ct.name] = int(meta["requests"])
+    seconds = time.perf_counter() - started
+    served = emu.admin("GET", "stats")["requests"]
+    return {**totals, "seconds": seconds, "served": served, "by_type": by_type}
 
 
-def mutate(emu: EmulatorProcess, store: ContentStore, fraction: float, seed: int) -> int:
-    """Change `fraction` of the objects: mostly updates, a few creates, deletes and trashes."""
+def mutate(emu: EmulatorProcess, store: ContentStore, config: ClientConfig, fraction: float,
+           seed: int) -> list[str]:
+    """~`fraction` of dashboards and looks changed (mostly updates, some trashed or deleted,
+    one created each), one folder renamed, one folder's access changed (inherits off and an
+    entry of its own, through the API as an admin would)."""
     rng = random.Random(seed)
-    changed = 0
-    for ct in content_types.CONTENT_TYPES:
-        ids = sorted(store.active_ids(ct.code))
-        count = max(1, round(len(ids) * fraction)) if ids else 0
-        for id_ in rng.sample(ids, min(count, len(ids))):
+    done: list[str] = []
+    for name in ("dashboards", "looks"):
+        ct = content_types.get(name)
+        ids = sorted(i for i in store.active_ids(ct.code) if "::" not in i)
+        for id_ in rng.sample(ids, max(1, round(len(ids) * fraction))):
             roll = rng.random()
-            op = ("delete" if roll < 0.1 else
-                  "trash" if roll < 0.2 and ct.name in ("dashboards", "looks") else "update")
-            try:
-                emu.admin("POST", "mutate", {"op": op, "kind": ct.name, "id": id_})
-                changed += 1
-            except Exception as exc:  # an emulator refusing one op should not end the bench
-                print(f"  (mutation {op} {ct.name} {id_} refused: {exc})")
-        if count and ct.name in ("dashboards", "looks", "users", "folders"):
-            try:
-                emu.admin("POST", "mutate", {"op": "create", "kind": ct.name})
-                changed += 1
-            except Exception as exc:
-                print(f"  (create {ct.name} refused: {exc})")
-    return changed
+            op = "delete" if roll < 0.1 else "trash" if roll < 0.2 else "update"
+            emu.admin("POST", "mutate", {"op": op, "kind": name, "id": id_})
+            done.append(f"{op} {name} {id_}")
+        emu.admin("POST", "mutate", {"op": "create", "kind": name})
+        done.append(f"create {name}")
+    folders = sorted(store.active_ids(content_types.get("folders").code), key=int)
+    renamed = folders[len(folders) // 2]
+    emu.admin("POST", "mutate", {"op": "update", "kind": "folders", "id": renamed})
+    done.append(f"rename folders {renamed}")
+    client = LookerClient(config)
+    for id_ in sorted(store.active_ids(content_types.get("content_metadata").code), key=int):
+        meta = client.get_json(f"/content_metadata/{id_}")
+        if meta.get("inherits") and meta.get("folder_id"):
+            client.write_json("PATCH", f"/content_metadata/{id_}", {"inherits": False})
+            group = sorted(store.active_ids(content_types.get("groups").code), key=int)[0]
+            client.write_json("POST", "/content_metadata_access", {
+                "content_metadata_id": id_, "group_id": group, "permission_type": "view"})
+            done.append(f"access of content_metadata {id_}: inherits off, group {group} view")
+            break
+    client.close()
+    return done
 
 
 def main() -> None:
@@ -85,23 +100,46 @@ def main() -> None:
         config = ClientConfig(base_url=emu.url, client_id=emu.client_id,
                               client_secret=emu.client_secret, verify_ssl=False,
                               max_concurrency=args.concurrency)
+
+        def looker(**overrides: Any) -> LookerResource:
+            return LookerResource(base_url=emu.url, client_id=emu.client_id,
+                                  client_secret=emu.client_secret, verify_ssl=False,
+                                  max_concurrency=args.concurrency, **overrides)
+
         store = ContentStore(Path(tmp) / "incremental.sqlite")
-        full = sync_all(emu, store, config, "day-1")
-        changed = mutate(emu, store, args.changed, seed=1)
-        incremental = sync_all(emu, store, config, "day-2")
-        idle = sync_all(emu, store, config, "day-3")
+        runs = {"full": sync_all(emu, store, looker(), "day-1")}
+        changes = mutate(emu, store, config, args.changed, seed=1)
+        runs["incremental"] = sync_all(emu, store, looker(), "day-2")
+        runs["unchanged"] = sync_all(emu, store, looker(), "day-3")
+        runs["weekly re-read"] = sync_all(emu, store, looker(full_refresh=True), "day-4",
+                                          WEEKLY)
         store.close()
-    print(f"mutations at the emulator: {changed}")
-    header = (f"{'sync':<14}{'objects':>8}{'requests':>9}{'details':>8}{'seconds':>9}"
-              f"{'obj/s':>8}{'new':>6}{'upd':>6}{'del':>5}")
-    print(header)
-    for label, row in (("full", full), ("incremental", incremental), ("unchanged", idle)):
-        print(f"{label:<14}{row['objects']:>8}{row['requests']:>9}{row['detail_requests']:>8}"
-              f"{row['seconds']:>9.2f}{row['objects'] / row['seconds']:>8.0f}{row['new']:>6}"
-              f"{row['updated']:>6}{row['deleted']:>5}")
-    print(f"incremental / full requests: {100 * incremental['requests'] / full['requests']:.1f}% "
-          f"(target <= 5%); unchanged / full: {100 * idle['requests'] / full['requests']:.1f}%; "
-          f"incremental is {full['seconds'] / incremental['seconds']:.1f}x faster")
+    print(f"changes at the emulator: {len(changes)} ({sum('dashboards' in c for c in changes)} "
+          f"dashboards, {sum('looks' in c for c in changes)} looks, "
+          f"{'; '.join(c for c in changes if 'folders' in c or 'access' in c)})")
+    kinds = ("list", "detail", "signal", "check", "login")
+    print(f"{'sync':<16}{'objects':>8}{'requests':>9}"
+          + "".join(f"{k:>8}" for k in kinds)
+          + f"{'seconds':>9}{'obj/s':>8}{'new':>6}{'upd':>6}{'del':>5}{'of full':>9}")
+    full = runs["full"]["requests"]
+    for label, row in runs.items():
+        print(f"{label:<16}{row['objects']:>8}{row['requests']:>9}"
+              + "".join(f"{row[f'requests_{k}']:>8}" for k in kinds)
+              + f"{row['seconds']:>9.2f}{row['objects'] / row['seconds']:>8.0f}{row['new']:>6}"
+              f"{row['updated']:>6}{row['deleted']:>5}{100 * row['requests'] / full:>8.1f}%")
+    for label, row in runs.items():
+        if row["served"] != row["requests"]:
+            print(f"  note: {label}: the client counted {row['requests']} requests, the "
+                  f"emulator served {row['served']}")
+    inc, idle, weekly = runs["incremental"], runs["unchanged"], runs["weekly re-read"]
+    print(f"incremental / full requests: {100 * inc['requests'] / full:.2f}% (target <= 5%); "
+          f"unchanged / full: {100 * idle['requests'] / full:.2f}%; the weekly re-read: "
+          f"{100 * weekly['requests'] / full:.1f}%")
+    week = 7 * inc["requests"] + weekly["requests"]
+    print(f"a week of nightly syncs like this one plus the re-read: {week:,} requests, "
+          f"{100 * week / (7 * full):.1f}% of seven full syncs")
+    print("unchanged sync, requests by type: " + ", ".join(
+        f"{name} {n}" for name, n in idle["by_type"].items() if n))
 
 
 if __name__ == "__main__":

@@ -209,3 +209,21 @@ def test_request_budget_stops_cleanly_and_the_next_run_finishes(
             "SELECT 1 FROM content_versions v WHERE v.content_type = i.content_type "
             "AND v.id = i.id AND v.valid_to IS NULL)").fetchone()[0]
         assert unversioned == 0
+
+
+def test_readme_lists_every_types_signal_and_cadence() -> None:
+    """The README's table is the registry's: a type whose signal changes says so there."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## What a night costs", 1)[1].split("\n## ", 1)[0]
+    words = {"version in the listing": "version", "the listing embeds it": "listing",
+             "a parent's signal": "parent", "none": "none", "an immutable id": "immutable"}
+    listed: dict[int, tuple[str, str | None]] = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 5 or not cells[0][:1].isdigit():
+            continue
+        first, _, last = cells[0].partition("-")
+        change = next(kind for text, kind in words.items() if cells[2].startswith(text))
+        for code in range(int(first), int(last or first) + 1):
+            listed[code] = (change, None if cells[4] == "nightly" else cells[4])
+    assert listed == {ct.code: (ct.change, ct.reread) for ct in content_types.CONTENT_TYPES}

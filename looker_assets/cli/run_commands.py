@@ -79,12 +79,28 @@ def _run_job(partition_key: str) -> tuple[list[dict[str, object]], bool, RunCost
 
     job = defs.resolve_job_def("looker_sync_job")
     with dg.DagsterInstance.get() as instance:
+        _release_dead_runs(instance)
         result = job.execute_in_process(partition_key=partition_key, instance=instance,
-                                        raise_on_error=False, run_config=QUIET)
+                                        raise_on_error=False, run_config=QUIET,
+                                        tags=_cli_run_tags())
         cost = run_requests(instance, result.run_id)
     if not result.success:
         _report_failures(result)
     return _materialization_rows(result), result.success, cost
+
+
+def _release_dead_runs(instance: object) -> None:
+    from looker_assets.dead_runs import release_dead_cli_runs
+
+    for run_id in release_dead_cli_runs(instance):  # type: ignore[arg-type]
+        Console(stderr=True).print(f"[yellow]run {run_id[:8]} was killed while it ran: marked "
+                                   f"failed, its pool slots freed; this run resumes it[/]")
+
+
+def _cli_run_tags() -> dict[str, str]:
+    from looker_assets.dead_runs import cli_run_tags
+
+    return cli_run_tags()
 
 
 def _materialization_rows(result: object) -> list[dict[str, object]]:
@@ -205,8 +221,10 @@ def extract(
                                              request_budget=request_budget)
     try:
         with display, dg.DagsterInstance.get() as instance:
+            _release_dead_runs(instance)
             result = dg.materialize(assets, partition_key=partition_key, instance=instance,
-                                    resources=resources, raise_on_error=False, run_config=QUIET)
+                                    resources=resources, raise_on_error=False, run_config=QUIET,
+                                    tags=_cli_run_tags())
             cost = run_requests(instance, result.run_id)
     finally:
         progress.remove_listener(display.update)

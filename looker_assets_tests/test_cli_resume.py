@@ -1,0 +1,83 @@
+"""`looker-assets extract` killed mid-sync: the next one frees what the dead run held (its
+pool slot), skips what it completed, resumes the rest, and the store is exactly Looker's."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from looker_assets import content_types
+from looker_assets.dead_runs import HOST_TAG
+from looker_assets.emulator import Faults, LookerEmulator
+from looker_assets.storage.store import ContentStore
+from looker_assets_tests.conftest import PARTITION, REPO, served
+
+DASHBOARD_DETAIL = ("GET", "/api/4.0/dashboards/{dashboard_id}")
+# In process, steps run in name order: alerts and boards complete before dashboards.
+TYPES = ["alerts", "boards", "dashboards", "users"]
+EXTRACT = [sys.executable, "-m", "looker_assets.cli", "extract", *TYPES, "--partition",
+           PARTITION, "--json"]
+
+
+def test_killed_extract_frees_its_slot_and_the_next_one_finishes(tmp_path: Path) -> None:
+    emu = LookerEmulator(scale=600, seed=5, faults=Faults(latency_ms=40)).start("127.0.0.1", 0)
+    db = tmp_path / "store.sqlite"
+    env = {**os.environ, **emu.looker_env(), "LOOKERSDK_VERIFY_SSL": "false",
+           "LOOKER_ASSETS_DB": str(db), "PYTHONPATH": str(REPO)}
+    env.pop("DAGSTER_HOME", None)  # extract makes var/dagster_home under its folder
+    try:
+        proc = subprocess.Popen(EXTRACT, env=env, cwd=tmp_path,
+                                start_new_session=True, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and emu.stats.route(*DASHBOARD_DETAIL) < 40:
+            time.sleep(0.01)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        home = tmp_path / "var" / "dagster_home"
+        os.environ["DAGSTER_HOME"] = str(home)
+        try:
+            with dg.DagsterInstance.get() as instance:
+                killed = instance.get_runs(limit=1)[0]
+                assert killed.status == dg.DagsterRunStatus.STARTED and HOST_TAG in killed.tags
+                held = instance.event_log_storage.get_concurrency_info("looker_api")
+                assert any(slot.run_id == killed.run_id for slot in held.claimed_slots)
+            with ContentStore(db) as store:
+                stored = store.progress_ids(content_types.get("dashboards").code, PARTITION)
+                alerts = store.checkpoint(content_types.get("alerts").code, PARTITION)
+            assert alerts["status"] == "complete" and 0 < len(stored) < len(
+                emu.objects("dashboards")), "the kill must land mid-dashboards"
+
+            emu.reset_stats()
+            rerun = subprocess.run(EXTRACT, env=env, cwd=tmp_path,
+                                   capture_output=True, text=True, timeout=300)
+            assert rerun.returncode == 0, rerun.stderr[-3000:]
+            assert f"run {killed.run_id[:8]} was killed" in rerun.stderr
+            # Alerts and boards were complete: not listed again. Stored dashboards: not
+            # fetched again.
+            assert emu.stats.route("GET", "/api/4.0/alerts/search") == 0
+            assert emu.stats.route("GET", "/api/4.0/boards/search") == 0
+            assert emu.stats.route(*DASHBOARD_DETAIL) == len(emu.objects("dashboards")) - len(
+                stored)
+            with dg.DagsterInstance.get() as instance:
+                assert instance.get_run_by_id(killed.run_id).status == \
+                    dg.DagsterRunStatus.FAILURE
+                held = instance.event_log_storage.get_concurrency_info("looker_api")
+                assert not held.claimed_slots
+        finally:
+            os.environ.pop("DAGSTER_HOME", None)
+        with ContentStore(db) as store:
+            for name in TYPES:
+                ct = content_types.get(name)
+                expected = served(emu, name)
+                assert sorted(store.active_ids(ct.code)) == sorted(expected), name
+                versions = store.version_counts()[ct.code]
+                assert versions == len(expected), f"{name}: one version each, no duplicates"
+    finally:
+        emu.stop()
