@@ -67,16 +67,18 @@ def mutate(emu: EmulatorProcess, store: ContentStore, config: ClientConfig, frac
             done.append(f"{op} {name} {id_}")
         emu.admin("POST", "mutate", {"op": "create", "kind": name})
         done.append(f"create {name}")
-    folders = sorted(store.active_ids(content_types.get("folders").code), key=int)
+    folders = sorted((i for i in store.active_ids(content_types.get("folders").code)
+                      if i.isdigit()), key=int)
     renamed = folders[len(folders) // 2]
     emu.admin("POST", "mutate", {"op": "update", "kind": "folders", "id": renamed})
     done.append(f"rename folders {renamed}")
     client = LookerClient(config)
-    for id_ in sorted(store.active_ids(content_types.get("content_metadata").code), key=int):
+    for id_ in sorted((i for i in store.active_ids(content_types.get("content_metadata").code)
+                       if i.isdigit()), key=int):
         meta = client.get_json(f"/content_metadata/{id_}")
         if meta.get("inherits") and meta.get("folder_id"):
             client.write_json("PATCH", f"/content_metadata/{id_}", {"inherits": False})
-            group = sorted(store.active_ids(content_types.get("groups").code), key=int)[0]
+            group = min(store.active_ids(content_types.get("groups").code))
             client.write_json("POST", "/content_metadata_access", {
                 "content_metadata_id": id_, "group_id": group, "permission_type": "view"})
             done.append(f"access of content_metadata {id_}: inherits off, group {group} view")

@@ -20,6 +20,7 @@ RETRY_POLICY = dg.RetryPolicy(
 )
 
 IO_MANAGER_KEY = "looker_io_manager"
+FAN_OUT_TAG = "looker/fan_out"
 
 
 def asset_key(content_type: ContentType) -> dg.AssetKey:
@@ -30,8 +31,13 @@ def build_content_asset(content_type: ContentType,
                         retry_policy: dg.RetryPolicy | None = RETRY_POLICY,
                         partitions_def: dg.PartitionsDefinition = DAILY,
                         ) -> dg.AssetsDefinition:
+    # A listing that reads another type's objects runs after that type's sync (its stored
+    # objects cost no request; run at the same time, they would be fetched twice).
+    sources = sorted({call.objects_of for call in content_type.listing if call.objects_of})
+
     @dg.asset(
         key=asset_key(content_type),
+        deps=[dg.AssetKey([ASSET_PREFIX, name]) for name in sources],
         group_name=GROUP,
         partitions_def=partitions_def,
         retry_policy=retry_policy,
@@ -41,6 +47,9 @@ def build_content_asset(content_type: ContentType,
         description=content_type.description,
         metadata={"content_type_code": content_type.code},
         tags={"looker/content_type": content_type.name},
+        # What the threaded executor starts first: types that fetch a detail per object
+        # take longest, so the quick listings fill the slots beside them, not after them.
+        op_tags={FAN_OUT_TAG: "true"} if content_type.detail else None,
     )
     def _asset(context, looker: LookerResource) -> ContentStream:
         # (context unannotated: Dagster reads the annotation, which this module keeps a string.)

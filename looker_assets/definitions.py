@@ -9,6 +9,7 @@ import dagster as dg
 
 from looker_assets.assets import CONTENT_ASSETS, IO_MANAGER_KEY
 from looker_assets.checks import CONTENT_CHECKS
+from looker_assets.executor import in_process_threads
 from looker_assets.io_manager import LookerContentIOManager
 from looker_assets.looker.resource import LookerResource
 from looker_assets.restore_job import looker_restore_job
@@ -30,12 +31,15 @@ def _forkserver_multiprocess(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _executor() -> dg.ExecutorDefinition:
-    """In process by default: a step process costs 1.5-3 s to start here, more than most
-    content types take to sync, and each type already runs max_concurrency requests at once
-    (bench/dagster_run.py: 28.5 s in process vs 57.6 s with 2 step processes, scale 10,000).
-    LOOKER_ASSETS_EXECUTOR=multiprocess gives one process per type (see dagster.yaml pools);
-    k8s, one Kubernetes job per type (dagster-k8s, the `k8s` extra)."""
-    choice = os.environ.get(EXECUTOR_ENV, "in_process")
+    """Steps in threads of one process by default (executor.py): a step process costs 1.5-3 s
+    to start here, more than most content types take to sync (bench/dagster_run.py: 28.5 s in
+    process vs 57.6 s with 2 step processes, scale 10,000), and in threads several types share
+    the process's request slots, so none idle between types. LOOKER_ASSETS_EXECUTOR=in_process
+    runs the steps one after another; multiprocess gives one process per type (see
+    dagster.yaml pools); k8s, one Kubernetes job per type (dagster-k8s, the `k8s` extra)."""
+    choice = os.environ.get(EXECUTOR_ENV, "in_process_threads")
+    if choice == "in_process_threads":
+        return in_process_threads
     if choice == "multiprocess":
         return _forkserver_multiprocess
     if choice == "k8s":
@@ -46,8 +50,8 @@ def _executor() -> dg.ExecutorDefinition:
                                f"with its k8s extra (the Dockerfile does)") from None
         return k8s_job_executor
     if choice != "in_process":
-        raise RuntimeError(f"{EXECUTOR_ENV}={choice!r}: expected in_process, multiprocess "
-                           f"or k8s")
+        raise RuntimeError(f"{EXECUTOR_ENV}={choice!r}: expected in_process_threads, "
+                           f"in_process, multiprocess or k8s")
     return dg.in_process_executor
 
 
