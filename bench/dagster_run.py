@@ -35,7 +35,8 @@ from looker_assets_tests.postgres_cluster import PostgresCluster
 REPO = Path(__file__).resolve().parent.parent
 # label -> (setup name, LOOKER_ASSETS_EXECUTOR, executor run config, store)
 SETUPS = {
-    "in_process, SQLite (default)": ("in_process", "in_process", {}, "sqlite"),
+    "in_process_threads, SQLite (default)": ("threads", "in_process_threads", {}, "sqlite"),
+    "in_process (one step at a time), SQLite": ("in_process", "in_process", {}, "sqlite"),
     "multiprocess x2, SQLite": ("multiprocess", "multiprocess", {"max_concurrent": 2}, "sqlite"),
     "multiprocess x4, SQLite": ("multiprocess", "multiprocess", {"max_concurrent": 4}, "sqlite"),
     "multiprocess x4, PostgreSQL": ("postgres", "multiprocess", {"max_concurrent": 4},
@@ -48,8 +49,8 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=10000)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--partition", default=datetime.now(UTC).strftime("%Y-%m-%d"))
-    parser.add_argument("--setups", default="in_process,multiprocess,postgres",
-                        help="comma-separated: in_process, multiprocess, postgres")
+    parser.add_argument("--setups", default="threads,in_process,multiprocess,postgres",
+                        help="comma-separated: threads, in_process, multiprocess, postgres")
     args = parser.parse_args()
     wanted = set(args.setups.split(","))
     print(f"emulator scale {args.scale}, latency {args.latency_ms:g} ms; "
