@@ -20,6 +20,7 @@ from looker_assets.cli import app
 from looker_assets.emulator import LookerEmulator
 from looker_assets.io_manager import LookerContentIOManager
 from looker_assets.run_cost import BUDGET_TAG, REQUESTS_TAG, run_requests
+from looker_assets.storage import codec
 from looker_assets.storage.store import ContentStore
 from looker_assets_tests.conftest import PARTITION, looker_resource, served
 
@@ -88,6 +89,7 @@ def test_nightly_sync_sees_each_change_and_reads_nothing_else(
                 "list", "detail", "signal", "check", "write", "login")), name
         total, by_kind = run_requests(instance, instance.get_runs(limit=1)[0].run_id)
         assert total == sum(m["requests"] for m in quiet.values()) and by_kind["list"] > 0
+        before = codec.now_utc()
 
         # At Looker: LookML deployed in one project, a folder renamed, a folder's access
         # changed (inherits off, an entry of its own), a dashboard edited.
@@ -143,6 +145,14 @@ def test_nightly_sync_sees_each_change_and_reads_nothing_else(
             assert store.get(21, closed_cm)["inherits"] is False
             assert [e["group_id"] for e in store.get(22, closed_cm)] == [group]
 
+    # `diff` names the rename and the access change, as of the re-read.
+    out = CliRunner().invoke(app, ["diff", "--from", before, "--to", codec.now_utc(), "--db",
+                                   str(db), "--json"])
+    assert out.exit_code == 0, out.output
+    changed = {r["type"]: set(r["changed"]) for r in json.loads(out.output)["content_types"]}
+    assert renamed in changed["folders"]
+    assert {renamed_cm, closed_cm} <= changed["content_metadata"]
+    assert closed_cm in changed["content_access"]
     # `stats` says which types are weekly and when each was last read whole.
     out = CliRunner().invoke(app, ["stats", "--db", str(db), "--json"])
     assert out.exit_code == 0, out.output
