@@ -4,6 +4,7 @@ materialization's own figures."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import dagster as dg
@@ -13,6 +14,8 @@ from looker_assets.looker.client import REQUEST_KINDS
 REQUESTS_TAG = "looker/requests"
 REQUESTS_BY_KIND_TAG = "looker/requests_by_kind"
 BUDGET_TAG = "looker/request_budget_reached"
+# Steps in threads of one process add to the same tags: one at a time.
+_ACCOUNT_LOCK = threading.Lock()
 
 
 def parse_by_kind(text: str) -> dict[str, int]:
@@ -28,6 +31,11 @@ def record_run_requests(context: dg.OutputContext, step: dict[str, Any]) -> int:
     so far, or the step's own outside a run. Steps of one run in several processes that end
     at the same moment may each miss the other's share: the tags are a running account, the
     materializations' metadata the exact one."""
+    with _ACCOUNT_LOCK:
+        return _record(context, step)
+
+
+def _record(context: dg.OutputContext, step: dict[str, Any]) -> int:
     total = int(step.get("requests", 0))
     try:
         instance = context.step_context.instance

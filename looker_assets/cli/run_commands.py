@@ -15,7 +15,7 @@ from rich.table import Table
 
 from looker_assets.cli.common import app, console, content_type, emit_json, human_bytes
 from looker_assets.content_types import CONTENT_TYPES
-from looker_assets.settings import database_location
+from looker_assets.settings import ASSET_PREFIX, database_location
 from looker_assets.storage.backend import redact
 
 # The terminal shows the summary (and bars); Dagster's own event lines only from warnings up.
@@ -72,21 +72,40 @@ RunCost = tuple[int, dict[str, int]]
 
 
 def _run_job(partition_key: str) -> tuple[list[dict[str, object]], bool, RunCost]:
+    return _execute_sync(partition_key)
+
+
+def _sync_job() -> object:
+    """The sync job, reconstructable from this module (dg.execute_job needs that)."""
+    from looker_assets.definitions import defs
+
+    return defs.resolve_job_def("looker_sync_job")
+
+
+def _execute_sync(partition_key: str, names: set[str] | None = None,
+                  looker_config: dict[str, object] | None = None,
+                  ) -> tuple[list[dict[str, object]], bool, RunCost]:
+    """The sync job for one partition, in this process with the code location's executor
+    (content types in threads, sharing one client), as a scheduled run would be: the types in
+    `names` (default all), the resource settings in `looker_config`."""
     import dagster as dg
 
-    from looker_assets.definitions import defs
     from looker_assets.run_cost import run_requests
 
-    job = defs.resolve_job_def("looker_sync_job")
+    run_config: dict[str, object] = dict(QUIET)
+    if looker_config:
+        run_config["resources"] = {"looker": {"config": looker_config}}
+    selection = None if names is None else [dg.AssetKey([ASSET_PREFIX, n]) for n in sorted(names)]
     with dg.DagsterInstance.get() as instance:
         _release_dead_runs(instance)
-        result = job.execute_in_process(partition_key=partition_key, instance=instance,
-                                        raise_on_error=False, run_config=QUIET,
-                                        tags=_cli_run_tags())
-        cost = run_requests(instance, result.run_id)
-    if not result.success:
-        _report_failures(result)
-    return _materialization_rows(result), result.success, cost
+        with dg.execute_job(dg.reconstructable(_sync_job), instance=instance,
+                            run_config=run_config, asset_selection=selection,
+                            tags={"dagster/partition": partition_key, **_cli_run_tags()},
+                            raise_on_error=False) as result:
+            rows = _materialization_rows(result)
+            if not result.success:
+                _report_failures(result)
+            return rows, result.success, run_requests(instance, result.dagster_run.run_id)
 
 
 def _release_dead_runs(instance: object) -> None:
@@ -134,16 +153,14 @@ def _print_summary(rows: list[dict[str, object]], db_path: Path | str, partition
                                       default=str))
         return
     table = Table(title=f"Looker sync, partition {partition_key}")
-    for column in ("type", "objects", "bytes", "requests", "list", "detail", "signal",
-                   "seconds", "objects/s"):
+    for column in ("type", "objects", "bytes", "requests", "seconds", "objects/s"):
         if column == "type":
             # Whole names, however narrow the terminal: scripts and people grep for them.
             table.add_column(column, no_wrap=True,
                              min_width=max(len(ct.name) for ct in CONTENT_TYPES))
         else:
             table.add_column(column, justify="right")
-    kinds = ("requests_list", "requests_detail", "requests_signal")
-    totals = dict.fromkeys(("objects", "bytes", "requests", *kinds), 0)
+    totals = dict.fromkeys(("objects", "bytes", "requests"), 0)
     for row in rows:
         counts = {k: int(row.get(k, 0) or 0) for k in totals}  # type: ignore[call-overload]
         for key, value in counts.items():
@@ -151,16 +168,16 @@ def _print_summary(rows: list[dict[str, object]], db_path: Path | str, partition
         name = str(row["type"]) + (" (skipped)" if row.get("skipped") not in (None, "no")
                                    else "")
         table.add_row(name, f"{counts['objects']:,}", human_bytes(counts["bytes"]),
-                      f"{counts['requests']:,}", *(f"{counts[k]:,}" for k in kinds),
-                      f"{row.get('seconds', 0):.2f}", f"{row.get('objects_per_second', 0):,.0f}")
+                      f"{counts['requests']:,}", f"{row.get('seconds', 0):.2f}",
+                      f"{row.get('objects_per_second', 0):,.0f}")
     table.add_section()
     table.add_row("total", f"{totals['objects']:,}", human_bytes(totals["bytes"]),
-                  f"{totals['requests']:,}", *(f"{totals[k]:,}" for k in kinds), "", "")
+                  f"{totals['requests']:,}", "", "")
     console.print(table)
     total, by_kind = cost
     split = ", ".join(f"{kind} {n:,}" for kind, n in by_kind.items() if n)
-    console.print(f"Requests this run: [bold]{total:,}[/]" + (f" ({split})" if split else "")
-                  + "; a failed step's count here, not in the table")
+    # From the run's tags: steps that failed (a spent budget, say) count here too.
+    console.print(f"Requests this run: [bold]{total:,}[/]" + (f" ({split})" if split else ""))
     console.print(f"Database: [bold]{db_path}[/]")
 
 
@@ -194,48 +211,36 @@ def extract(
     json_output: Annotated[bool, typer.Option(
         "--json", help="One JSON progress event per line instead of bars.")] = False,
 ) -> None:
-    """Run the content-type assets in process (Dagster materialize) with live progress.
+    """Run the sync job for the chosen content types in this process, with live progress.
 
     Uses LOOKERSDK_* / looker.ini for Looker and LOOKER_ASSETS_DB for the file, like the
     Dagster code location does.
     """
-    import dagster as dg
-
     from looker_assets import progress
-    from looker_assets.assets import CONTENT_ASSETS
-    from looker_assets.definitions import defs
-    from looker_assets.looker.resource import LookerResource
     from looker_assets.progress_display import JsonProgress, RichProgress
-    from looker_assets.run_cost import run_requests
 
     names = types or [ct.name for ct in CONTENT_TYPES]
     selected = {content_type(name).name for name in names}
     partition_key = partition or datetime.now(UTC).strftime("%Y-%m-%d")
-    assets = [a for a in CONTENT_ASSETS if a.key.path[-1] in selected]
     _prepare_dagster_home(Path("var/dagster_home"))
     display = JsonProgress() if json_output else RichProgress(console)
     progress.add_listener(display.update)
-    resources = dict(defs.resources or {})
-    if full_refresh or request_budget:
-        resources["looker"] = LookerResource(full_refresh=full_refresh,
-                                             request_budget=request_budget)
+    looker_config: dict[str, object] = {}
+    if full_refresh:
+        looker_config["full_refresh"] = True
+    if request_budget:
+        looker_config["request_budget"] = request_budget
     try:
-        with display, dg.DagsterInstance.get() as instance:
-            _release_dead_runs(instance)
-            result = dg.materialize(assets, partition_key=partition_key, instance=instance,
-                                    resources=resources, raise_on_error=False, run_config=QUIET,
-                                    tags=_cli_run_tags())
-            cost = run_requests(instance, result.run_id)
+        with display:
+            rows, success, cost = _execute_sync(partition_key, selected, looker_config)
     finally:
         progress.remove_listener(display.update)
-    rows = _materialization_rows(result)
     if not json_output:
         _print_summary(rows, redact(database_location()), partition_key, False, cost)
     else:
-        emit_json({"event": "extraction_finished", "success": result.success,
+        emit_json({"event": "extraction_finished", "success": success,
                     "content_types": rows, "run": _cost_json(cost)})
-    if not result.success:
-        _report_failures(result)
+    if not success:
         raise typer.Exit(1)
 
 
