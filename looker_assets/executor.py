@@ -19,7 +19,7 @@ import os
 import queue
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -44,12 +44,6 @@ FALLBACK_MAX_CONCURRENT = 4
 # How long the orchestrating thread waits for a step's next event before it looks again at
 # what became ready (a retry's delay ending, a pool slot freed).
 POLL_SECONDS = 0.05
-
-
-@dataclass
-class _Running:
-    thread: threading.Thread
-    events: list[DagsterEvent] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -128,7 +122,7 @@ def _steps_in_threads(job_context: PlanExecutionContext, execution_plan: Executi
                                  step_dependency_config=job_context.step_dependency_config,
                                  ) as active:
         events: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        running: dict[str, _Running] = {}
+        running: dict[str, threading.Thread] = {}
         while not active.is_complete or running:
             yield from active.concurrency_event_iterator(job_context)
             free = max_concurrent - len(running)
@@ -137,7 +131,7 @@ def _steps_in_threads(job_context: PlanExecutionContext, execution_plan: Executi
                 step_context = job_context.for_step(step, active.get_known_state())
                 thread = threading.Thread(target=_run_step, args=(step_context, events),
                                           name=f"dagster-step-{step.key}", daemon=True)
-                running[step.key] = _Running(thread)
+                running[step.key] = thread
                 thread.start()
             if not running:
                 yield from active.plan_events_iterator(job_context)  # skips after failures
@@ -149,14 +143,13 @@ def _steps_in_threads(job_context: PlanExecutionContext, execution_plan: Executi
             except queue.Empty:
                 continue
             if isinstance(item, _Done):
-                running.pop(item.step_key).thread.join()
+                running.pop(item.step_key).join()
                 if item.error is not None:
                     raise item.error
                 active.verify_complete(job_context, item.step_key)
                 yield from active.plan_events_iterator(job_context)
                 continue
-            key, event = item
-            running[key].events.append(event)
+            _, event = item
             yield event
             active.handle_event(event)
 

@@ -96,3 +96,29 @@ def test_killed_extract_frees_its_slot_and_the_next_one_finishes(tmp_path: Path)
                 assert versions == len(expected), f"{name}: one version each, no duplicates"
     finally:
         emu.stop()
+
+
+def test_extract_stops_at_its_budget_and_the_next_one_finishes(tmp_path: Path) -> None:
+    """Through the default executor (types in threads): steps that fail on the budget fail
+    cleanly beside steps that finish, and the next run completes what is left."""
+    emu = LookerEmulator(scale=300, seed=9, faults=Faults(latency_ms=5)).start("127.0.0.1", 0)
+    db = tmp_path / "store.sqlite"
+    env = {**os.environ, **emu.looker_env(), "LOOKERSDK_VERIFY_SSL": "false",
+           "LOOKER_ASSETS_DB": str(db), "PYTHONPATH": str(REPO)}
+    env.pop("DAGSTER_HOME", None)
+    try:
+        stopped = subprocess.run([*EXTRACT, "--request-budget", "30"], env=env, cwd=tmp_path,
+                                 capture_output=True, text=True, timeout=300)
+        assert stopped.returncode == 1
+        assert "request budget of 30 requests" in stopped.stderr, stopped.stderr[-2000:]
+        finished = subprocess.run(EXTRACT, env=env, cwd=tmp_path, capture_output=True,
+                                  text=True, timeout=300)
+        assert finished.returncode == 0, finished.stderr[-3000:]
+        with ContentStore(db) as store:
+            for name in TYPES:
+                ct = content_types.get(name)
+                assert sorted(store.active_ids(ct.code)) == sorted(served(emu, name)), name
+                assert store.checkpoint(ct.code, PARTITION)["status"] == "complete"
+                assert store.version_counts()[ct.code] == len(served(emu, name)), name
+    finally:
+        emu.stop()
