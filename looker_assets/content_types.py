@@ -176,11 +176,10 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
         name="dashboards",
         change="version",
         change_note="search rows: updated_at, the trash, and what a dashboard embeds from "
-        "others (owner name, folder, tile looks); LookML dashboards have no version and are "
-        "re-read every sync",
+        "others (owner name, folder, tile looks); LookML dashboards: their project's deploys",
         permissions=("access_data", "see_user_dashboards", "see_lookml_dashboards"),
         # search_dashboards gives ids with versions (active, then trash) but omits LookML
-        # dashboards; all_dashboards lists those too (no version, so always fetched). The
+        # dashboards; all_dashboards lists those too, versioned by their project's deploys. The
         # first listing of an id wins. All of them feed dashboard(id). A dashboard embeds the
         # looks of its elements, which change without touching the dashboard's updated_at,
         # so their updated_at is part of the version.
@@ -199,7 +198,8 @@ CONTENT_TYPES: tuple[ContentType, ...] = (
                 fields=DASHBOARD_VERSION,
                 versioned=True,
             ),
-            ListCall("/dashboards", fields="id"),
+            ListCall("/dashboards", fields="id", versioned=True,
+                     signal="lookml_dashboard_deploy"),
         ),
         detail="/dashboards/{id}",
         name_field="title",

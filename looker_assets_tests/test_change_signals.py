@@ -81,6 +81,7 @@ def test_nightly_sync_sees_each_change_and_reads_nothing_else(
         # Nothing changed: no detail request for what a signal covers, explores included.
         quiet = _meta(_sync(emu, db, instance))
         assert quiet["explores"]["requests_detail"] == 0
+        assert quiet["dashboards"]["requests_detail"] == 0  # LookML ones too: no deploy
         assert quiet["explores"]["requests_signal"] >= 1
         assert quiet["content_metadata"]["requests_detail"] == 0
         assert quiet["content_access"]["requests_detail"] == 0
@@ -166,14 +167,34 @@ def test_nightly_sync_sees_each_change_and_reads_nothing_else(
 def test_a_deploy_that_changed_nothing_reads_its_explores_and_stores_no_version(
         fresh_emulator: LookerEmulator, tmp_path: Path, dagster_home: Path) -> None:
     emu, db = fresh_emulator, tmp_path / "store.sqlite"
+    names = {"explores", "dashboards"}
     with dg.DagsterInstance.get() as instance:
-        assert _sync(emu, db, instance, {"explores"}).success
+        assert _sync(emu, db, instance, names).success
         project = sorted(emu.objects("projects"))[-1]
         emu.deploy(project)
-        meta = _meta(_sync(emu, db, instance, {"explores"}))["explores"]
-    assert meta["requests_detail"] == len(_explores_of(emu, project)) > 0
-    assert meta["updated"] == 0 and meta["new"] == 0
-    _assert_equals_looker(emu, db, {"explores"})
+        meta = _meta(_sync(emu, db, instance, names))
+    assert meta["explores"]["requests_detail"] == len(_explores_of(emu, project)) > 0
+    # Its LookML dashboards are LookML too; user-defined dashboards are not read.
+    models = {m for m, o in emu.objects("lookml_models").items()
+              if o.get("project_name") == project}
+    lookml = {d for d in emu.objects("dashboards") if d.split("::")[0] in models and "::" in d}
+    assert meta["dashboards"]["requests_detail"] == len(lookml)
+    for name in names:
+        assert meta[name]["updated"] == 0 and meta[name]["new"] == 0
+    _assert_equals_looker(emu, db, names)
+
+
+def test_a_changed_lookml_dashboard_is_read_again(
+        fresh_emulator: LookerEmulator, tmp_path: Path, dagster_home: Path) -> None:
+    emu, db = fresh_emulator, tmp_path / "store.sqlite"
+    with dg.DagsterInstance.get() as instance:
+        assert _sync(emu, db, instance, {"dashboards"}).success
+        lookml = sorted(d for d in emu.objects("dashboards") if "::" in d)
+        assert lookml, "no LookML dashboards: the test would prove nothing"
+        emu.update("dashboards", lookml[0])  # in Looker: a deploy of its project
+        meta = _meta(_sync(emu, db, instance, {"dashboards"}))["dashboards"]
+    assert meta["updated"] == 1 and meta["requests_detail"] >= 1
+    _assert_equals_looker(emu, db, {"dashboards"})
 
 
 def test_request_budget_stops_cleanly_and_the_next_run_finishes(

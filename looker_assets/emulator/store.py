@@ -682,12 +682,12 @@ class Store:
         return head
 
     def _lookml_changed(self, kind: str, rec: Record) -> None:
-        """An explore or model changed: in Looker that only happens by a deploy of its
-        project, so that project deploys. Called after the change is committed, so a client
-        that sees the new head also sees the new LookML."""
+        """An explore, a model or a LookML dashboard changed: in Looker that only happens by a
+        deploy of its project, so that project deploys. Called after the change is committed,
+        so a client that sees the new head also sees the new LookML."""
         if kind == "lookml_models":
             project = rec.fields.get("project_name")
-        elif kind == "explores":
+        elif kind == "explores" or (kind == "dashboards" and "::" in rec.key):
             model = self._records["lookml_models"].get(rec.key.split("::", 1)[0])
             project = (model or rec).fields.get("project_name")
         else:

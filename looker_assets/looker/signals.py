@@ -107,7 +107,31 @@ class LookmlDeploys:
         return ";".join(parts)
 
 
+class LookmlDashboardDeploys(LookmlDeploys):
+    """LookML dashboards (`model::name`) are LookML too: defined in their model's project,
+    they change only when it deploys. The model's project comes from the models' listing (one
+    request); a row that is not a LookML dashboard has no signal (it is fetched)."""
+
+    def __init__(self, client: JsonClient) -> None:
+        super().__init__(client)
+        self._projects: dict[str, str] | None = None
+
+    def __call__(self, row: Any) -> str | None:
+        id_ = str(row.get("id") or "") if isinstance(row, dict) else ""
+        model, sep, _ = id_.partition("::")
+        if not sep:
+            return None
+        if self._projects is None:
+            rows = [msgspec.json.decode(raw) for raw in self.client.get_json_array(
+                "/lookml_models", {"fields": "name,project_name"}, kind="signal")]
+            self._projects = {str(r.get("name")): str(r.get("project_name")) for r in rows
+                              if isinstance(r, dict) and r.get("project_name")}
+        project = self._projects.get(model)
+        return None if project is None else super().__call__({"project_name": project})
+
+
 # Signals by the name a registry entry gives (ListCall.signal).
 SIGNALS: dict[str, Callable[[JsonClient], RowSignal]] = {
     "lookml_deploy": LookmlDeploys,
+    "lookml_dashboard_deploy": LookmlDashboardDeploys,
 }
