@@ -181,7 +181,6 @@ def test_mutations_are_stored_exactly_with_details_only_for_them(
                   for o in emu.objects(kind).values()
                   for k in ("user_id", "last_updater_id", "deleter_id")}
     emu.delete("users", next(u for u in sorted(emu.objects("users")) if u not in referenced))
-    lookml = sum(1 for d in dashboards if "::" in d)
 
     # Dashboards embed their elements' looks: changing a look changes those dashboards too.
     embedding = {d for d, o in emu.objects("dashboards").items() if "::" not in d and any(
@@ -195,9 +194,9 @@ def test_mutations_are_stored_exactly_with_details_only_for_them(
     assert (d["new"], d["updated"], d["deleted"]) == (1, len(changed), 1)
     assert (lk["new"], lk["updated"], lk["deleted"]) == (0, 1, 0)
     assert (u["new"], u["updated"], u["deleted"]) == (0, 0, 1)
-    # Details only for what changed (LookML dashboards have no version: always fetched), and
-    # one lookup confirming that the deleted dashboard is gone before it is soft-deleted.
-    assert emu.stats.route(*DASHBOARD_DETAIL) == len(changed) + 1 + lookml + 1
+    # Details only for what changed (LookML dashboards too: no project deployed), and one
+    # lookup confirming that the deleted dashboard is gone before it is soft-deleted.
+    assert emu.stats.route(*DASHBOARD_DETAIL) == len(changed) + 1 + 1
     assert emu.stats.route(*LOOK_DETAIL) == 1
     assert_store_matches(db, emu, names)
     with ContentStore(db) as store:
