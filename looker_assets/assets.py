@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from looker_assets.content_types import CONTENT_TYPES, ContentType
+from looker_assets.content_types import BY_NAME, CONTENT_TYPES, ContentType
 from looker_assets.looker.extract import ContentStream
 from looker_assets.looker.resource import LookerResource
 from looker_assets.partitions import daily_partitions
@@ -37,7 +37,7 @@ def build_content_asset(content_type: ContentType,
 
     @dg.asset(
         key=asset_key(content_type),
-        deps=[dg.AssetKey([ASSET_PREFIX, name]) for name in sources],
+        deps=[asset_key(BY_NAME[name]) for name in sources],
         group_name=GROUP,
         partitions_def=partitions_def,
         retry_policy=retry_policy,

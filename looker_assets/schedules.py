@@ -12,17 +12,21 @@ MINUTE_ENV = "LOOKER_ASSETS_SCHEDULE_MINUTE"
 ENABLED_ENV = "LOOKER_ASSETS_SCHEDULE_ENABLED"
 
 
+def _default_status() -> dg.DefaultScheduleStatus:
+    """Running unless LOOKER_ASSETS_SCHEDULE_ENABLED says no: one switch for every schedule."""
+    enabled = os.environ.get(ENABLED_ENV, "true").lower() not in ("0", "false", "no", "off")
+    return dg.DefaultScheduleStatus.RUNNING if enabled else dg.DefaultScheduleStatus.STOPPED
+
+
 def build_daily_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
     """Runs at LOOKER_ASSETS_SCHEDULE_HOUR:MINUTE (UTC, default 02:00), on unless disabled."""
-    enabled = os.environ.get(ENABLED_ENV, "true").lower() not in ("0", "false", "no", "off")
     return dg.build_schedule_from_partitioned_job(
         job,
         name="looker_daily_sync",
         description="Sync every Looker content type once a day (partition = that day, UTC).",
         hour_of_day=int(os.environ.get(HOUR_ENV, "2")),
         minute_of_hour=int(os.environ.get(MINUTE_ENV, "0")),
-        default_status=dg.DefaultScheduleStatus.RUNNING if enabled
-        else dg.DefaultScheduleStatus.STOPPED,
+        default_status=_default_status(),
     )  # type: ignore[return-value]
 
 
@@ -43,7 +47,6 @@ def build_reread_jobs_and_schedules(
     from looker_assets.assets import asset_key  # (imported here: assets import settings only)
     from looker_assets.content_types import CONTENT_TYPES, REREAD_CADENCES
 
-    enabled = os.environ.get(ENABLED_ENV, "true").lower() not in ("0", "false", "no", "off")
     jobs, schedules = [], []
     for cadence, words in REREAD_CADENCES.items():
         types = [ct for ct in CONTENT_TYPES if ct.reread == cadence]
@@ -70,8 +73,7 @@ def build_reread_jobs_and_schedules(
             execution_fn=_request,
             description=f"Re-reads {', '.join(ct.name for ct in types)} {words} (UTC); "
             f"the nightly sync reads only what their signals show changed.",
-            default_status=dg.DefaultScheduleStatus.RUNNING if enabled
-            else dg.DefaultScheduleStatus.STOPPED,
+            default_status=_default_status(),
         ))
         jobs.append(job)
     return jobs, schedules

@@ -27,10 +27,6 @@ class RequestBudget:
         self.label = label
         self._lock = threading.Lock()
 
-    @property
-    def left(self) -> int:
-        return max(0, self.limit - self.spent)
-
     def check(self) -> None:
         """Raise before a request once the budget is spent."""
         if self.spent >= self.limit:

@@ -159,10 +159,6 @@ class ClientScope:
         return self.client.gate
 
     @property
-    def base_url(self) -> str:
-        return self.client.base_url
-
-    @property
     def last_body_size(self) -> int:
         return self.client.last_body_size
 

@@ -1,9 +1,9 @@
 """Change signals: cheap requests that tell whether stored copies are still current, for
 content whose own listing carries no version.
 
-A signal is made once per listing (`make(client)`) and then gives, per listing row, a string
-that changes whenever what the row's objects would return changes, or None when it cannot
-tell (the objects are then fetched). Only what the spec promises is relied on.
+A signal is made once per listing (`SIGNALS[name](client)`) and then gives, per listing row,
+a string that changes whenever what the row's objects would return changes, or None when it
+cannot tell (the objects are then fetched). Only what the spec promises is relied on.
 """
 
 from __future__ import annotations

@@ -57,10 +57,11 @@ def paths_decoder(paths: list[str]) -> Any:
     def struct(node: dict[str, Any], name: str) -> Any:
         fields = []
         for key, child in node.items():
-            kind = Any if not child else struct(child, f"{name}_{key}")
-            if child:
-                kind = kind | list[kind] | None  # type: ignore[operator]
-            fields.append((key, kind, None))
+            if child:  # a map on the way: one, a list of them, or nothing
+                inner = struct(child, f"{name}_{key}")
+                fields.append((key, inner | list[inner] | None, None))
+            else:
+                fields.append((key, Any, None))
         return msgspec.defstruct(name, fields)
 
     view = msgspec.msgpack.Decoder(struct(tree, "Paths"))
