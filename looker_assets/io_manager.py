@@ -85,7 +85,7 @@ class LookerContentIOManager(dg.ConfigurableIOManager):
 
             run_id = _run_id(context)
             try:
-                checked = preflight_once(obj.client, run_id)
+                checked = preflight_once(obj.client)
                 missing = checked.missing(obj.content_type.permissions)
                 if missing:
                     context.log.warning(

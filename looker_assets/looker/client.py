@@ -144,15 +144,37 @@ class ClientStats:
         return counts
 
 
+@dataclass
+class RunShare:
+    """What the steps of one run share in a process: its request budget, and what is read once
+    per run (the pre-flight, a change signal's answers) whichever step needs it first."""
+
+    budget: RequestBudget | None = None
+    memo: dict[str, Any] = field(default_factory=dict)
+    # Reentrant: what is made once may itself ask for something made once.
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def once(self, key: str, make: Callable[[], Any]) -> Any:
+        """`make()` the first time `key` is asked for in this run, its answer after that."""
+        with self.lock:
+            if key not in self.memo:
+                self.memo[key] = make()
+            return self.memo[key]
+
+
 class ClientScope:
     """One consumer's view of a shared client (one content type's sync): the same session,
-    login and request gate, with counts of its own and, optionally, the run's request budget
-    to draw on."""
+    login and request gate, with counts of its own and, optionally, what it shares with the
+    other steps of its run (the request budget among them)."""
 
-    def __init__(self, client: LookerClient, budget: RequestBudget | None = None) -> None:
+    def __init__(self, client: LookerClient, run: RunShare | None = None) -> None:
         self.client = client
-        self.budget = budget
+        self.run = run
         self.stats = ClientStats()
+
+    @property
+    def budget(self) -> RequestBudget | None:
+        return None if self.run is None else self.run.budget
 
     @property
     def gate(self) -> RequestGate:
@@ -195,9 +217,6 @@ class LookerClient:
         self._stats_lock = threading.Lock()
         self._login_lock = threading.Lock()
         self.stats = ClientStats()
-        # Pre-flight answers by run id, each made once (see preflight.preflight_once).
-        self.preflight: dict[str, Any] = {}
-        self.preflight_lock = threading.Lock()
         self.gate = RequestGate(config.max_concurrency, config.requests_per_second)
         # One Retrying for all threads: tenacity keeps each call's state thread-local.
         self._retrying = Retrying(
@@ -350,9 +369,9 @@ class LookerClient:
         with self._calling(kind, scope):
             return self._retrying(self._get_decoded, path, params, _decode_array)
 
-    def scoped(self, budget: RequestBudget | None = None) -> ClientScope:
-        """A view of this client with counts of its own (and a budget to draw on)."""
-        return ClientScope(self, budget)
+    def scoped(self, run: RunShare | None = None) -> ClientScope:
+        """A view of this client with counts of its own, sharing `run` with its run's steps."""
+        return ClientScope(self, run)
 
     @contextlib.contextmanager
     def _calling(self, kind: str, scope: ClientScope | None) -> Iterator[None]:

@@ -38,16 +38,13 @@ class Preflight:
                 "preflight_problems": "; ".join(self.problems) or "none"}
 
 
-def preflight_once(client: LookerClient | ClientScope, run_id: str | None) -> Preflight:
-    """The pre-flight of the client's Looker, made once per run: the steps of a run that
-    share a client share its answer (who the API user is does not change mid-run)."""
-    if run_id is None:
+def preflight_once(client: LookerClient | ClientScope) -> Preflight:
+    """The pre-flight of the client's Looker, made once per run: the steps of a run share its
+    answer (who the API user is does not change mid-run)."""
+    run = client.run if isinstance(client, ClientScope) else None
+    if run is None:
         return run_preflight(client)
-    shared = client.client if isinstance(client, ClientScope) else client
-    with shared.preflight_lock:
-        if run_id not in shared.preflight:
-            shared.preflight[run_id] = run_preflight(client)
-        return shared.preflight[run_id]
+    return run.once("preflight", lambda: run_preflight(client))
 
 
 def run_preflight(client: LookerClient | ClientScope) -> Preflight:

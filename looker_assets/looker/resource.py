@@ -9,15 +9,16 @@ from pydantic import Field
 
 from looker_assets.content_types import ContentType
 from looker_assets.looker.budget import RequestBudget, budget_from_environment
-from looker_assets.looker.client import ClientConfig, LookerClient
+from looker_assets.looker.client import ClientConfig, LookerClient, RunShare
 from looker_assets.looker.extract import ContentStream
 
 # One client per Looker configuration per process: the steps of a run share its login, its
 # connection pool and its request gate, so types synced at once never have more than
 # max_concurrency requests in flight together, and a run logs in once, not once per type.
 _SHARED_CLIENTS: dict[ClientConfig, LookerClient] = {}
-# The request budget of each run seen by this process, shared by its steps.
-_RUN_BUDGETS: dict[str, RequestBudget] = {}
+# What each run seen by this process shares between its steps (its budget, its pre-flight,
+# the answers of change signals).
+_RUNS: dict[str, RunShare] = {}
 _LOCK = threading.Lock()
 
 
@@ -29,17 +30,16 @@ def shared_client(config: ClientConfig) -> LookerClient:
         return client
 
 
-def run_budget(run_id: str | None, limit: int, spent_before: int = 0) -> RequestBudget:
-    """The budget of `run_id` in this process (made on first use, starting from what the
-    run's steps in other processes spent); a fresh one without a run."""
+def run_share(run_id: str | None, limit: int | None, spent_before: int = 0) -> RunShare:
+    """What the steps of `run_id` share in this process (made on first use; a budget starts
+    from what the run's steps in other processes spent); a share of its own without a run."""
     if run_id is None:
-        return RequestBudget(limit, spent_before)
+        return RunShare(None if limit is None else RequestBudget(limit, spent_before))
     with _LOCK:
-        budget = _RUN_BUDGETS.get(run_id)
-        if budget is None or budget.limit != limit:
-            budget = _RUN_BUDGETS[run_id] = RequestBudget(limit, spent_before,
-                                                          label=f"run {run_id[:8]}")
-        return budget
+        run = _RUNS.setdefault(run_id, RunShare())
+        if limit is not None and (run.budget is None or run.budget.limit != limit):
+            run.budget = RequestBudget(limit, spent_before, label=f"run {run_id[:8]}")
+        return run
 
 
 class LookerResource(dg.ConfigurableResource):
@@ -101,10 +101,10 @@ class LookerResource(dg.ConfigurableResource):
     def stream(self, content_type: ContentType, *, run_id: str | None = None,
                spent_before: int = 0) -> ContentStream:
         """A lazy stream of the type's objects; no request is made until it is iterated. It
-        uses the process's client for this Looker, and draws on the budget of `run_id`."""
-        limit = self.budget_limit()
-        budget = None if limit is None else run_budget(run_id, limit, spent_before)
-        client = shared_client(self.client_config()).scoped(budget)
+        uses the process's client for this Looker, and shares with the other steps of
+        `run_id` (its budget, its pre-flight, change signals' answers)."""
+        run = run_share(run_id, self.budget_limit(), spent_before)
+        client = shared_client(self.client_config()).scoped(run)
         return ContentStream(client, content_type, page_size=self.page_size,
                              max_concurrency=self.max_concurrency, batch_size=self.batch_size,
                              full_refresh=self.full_refresh)

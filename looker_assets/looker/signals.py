@@ -8,6 +8,7 @@ cannot tell (the objects are then fetched). Only what the spec promises is relie
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -32,6 +33,24 @@ class JsonClient(Protocol):
 _UNKNOWN = (LookerAuthError, LookerNotFound, LookerResponseError)
 
 
+class _DeployReads:
+    """What the deploy signals of one run have read: the same projects' heads serve the
+    explores and the LookML dashboards, read once by whichever step asks first."""
+
+    def __init__(self) -> None:
+        self.heads: dict[str, str | None] = {}
+        self.dialects: str | None = None
+        self.model_projects: dict[str, str] | None = None
+        # Reentrant: a project's head reads the heads of the projects it imports.
+        self.lock = threading.RLock()
+
+
+def _deploy_reads(client: JsonClient) -> _DeployReads:
+    """The run's reads where the client shares a run (a ClientScope), else a stream's own."""
+    run = getattr(client, "run", None)
+    return _DeployReads() if run is None else run.once("lookml_deploys", _DeployReads)
+
+
 class LookmlDeploys:
     """Explores are derived from LookML, and the LookML a production session sees changes only
     when a project is deployed. Per project: the commit its production workspace has checked
@@ -41,12 +60,12 @@ class LookmlDeploys:
     at any time). An explore also carries its connection's dialect, so the connections'
     dialects join the signal (one listing).
 
-    Cost: two requests per project and one for the connections, per sync."""
+    Cost: two requests per project and one for the connections, per run (the steps of a run
+    share what was read, see _DeployReads)."""
 
     def __init__(self, client: JsonClient) -> None:
         self.client = client
-        self._heads: dict[str, str | None] = {}
-        self._dialects: str | None = None
+        self._reads = _deploy_reads(client)
 
     def __call__(self, model_row: Any) -> str | None:
         project = model_row.get("project_name") if isinstance(model_row, dict) else None
@@ -58,21 +77,24 @@ class LookmlDeploys:
         return f"{head}|{self.dialects()}"
 
     def dialects(self) -> str:
-        if self._dialects is None:
-            rows = [msgspec.json.decode(raw) for raw in self.client.get_json_array(
-                "/connections", {"fields": "name,dialect_name"}, kind="signal")]
-            pairs = sorted((str(r.get("name")), str(r.get("dialect_name"))) for r in rows
-                           if isinstance(r, dict))
-            self._dialects = ",".join(f"{n}={d}" for n, d in pairs)
-        return self._dialects
+        with self._reads.lock:
+            if self._reads.dialects is None:
+                rows = [msgspec.json.decode(raw) for raw in self.client.get_json_array(
+                    "/connections", {"fields": "name,dialect_name"}, kind="signal")]
+                pairs = sorted((str(r.get("name")), str(r.get("dialect_name"))) for r in rows
+                               if isinstance(r, dict))
+                self._reads.dialects = ",".join(f"{n}={d}" for n, d in pairs)
+            return self._reads.dialects
 
     def deployed(self, project: str, importing: tuple[str, ...]) -> str | None:
         """The production commit of `project` with those of its local imports, or None."""
         if project in importing:
             return "cycle"  # a project imported back by its import adds nothing new
-        if project not in self._heads:
-            self._heads[project] = self._read(project, (*importing, project))
-        return self._heads[project]
+        with self._reads.lock:
+            heads = self._reads.heads
+            if project not in heads:
+                heads[project] = self._read(project, (*importing, project))
+            return heads[project]
 
     def _read(self, project: str, chain: tuple[str, ...]) -> str | None:
         path = f"/projects/{quote(project, safe='')}"
@@ -110,24 +132,25 @@ class LookmlDeploys:
 class LookmlDashboardDeploys(LookmlDeploys):
     """LookML dashboards (`model::name`) are LookML too: defined in their model's project,
     they change only when it deploys. The model's project comes from the models' listing (one
-    request); a row that is not a LookML dashboard has no signal (it is fetched)."""
-
-    def __init__(self, client: JsonClient) -> None:
-        super().__init__(client)
-        self._projects: dict[str, str] | None = None
+    request per run); a row that is not a LookML dashboard has no signal (it is fetched)."""
 
     def __call__(self, row: Any) -> str | None:
         id_ = str(row.get("id") or "") if isinstance(row, dict) else ""
         model, sep, _ = id_.partition("::")
         if not sep:
             return None
-        if self._projects is None:
-            rows = [msgspec.json.decode(raw) for raw in self.client.get_json_array(
-                "/lookml_models", {"fields": "name,project_name"}, kind="signal")]
-            self._projects = {str(r.get("name")): str(r.get("project_name")) for r in rows
-                              if isinstance(r, dict) and r.get("project_name")}
-        project = self._projects.get(model)
+        project = self.model_projects().get(model)
         return None if project is None else super().__call__({"project_name": project})
+
+    def model_projects(self) -> dict[str, str]:
+        with self._reads.lock:
+            if self._reads.model_projects is None:
+                rows = [msgspec.json.decode(raw) for raw in self.client.get_json_array(
+                    "/lookml_models", {"fields": "name,project_name"}, kind="signal")]
+                self._reads.model_projects = {
+                    str(r.get("name")): str(r.get("project_name")) for r in rows
+                    if isinstance(r, dict) and r.get("project_name")}
+            return self._reads.model_projects
 
 
 # Signals by the name a registry entry gives (ListCall.signal).
