@@ -39,7 +39,8 @@ def sync_all(emu: EmulatorProcess, store: ContentStore, looker: LookerResource,
     totals: Counter[str] = Counter()
     by_type: dict[str, int] = {}
     for ct in types or content_types.CONTENT_TYPES:
-        result = run_sync(looker.stream(ct), store, partition)
+        # One run id per sync: its types share what a run reads once (the deploy signal).
+        result = run_sync(looker.stream(ct, run_id=f"bench-{partition}"), store, partition)
         meta = result.metadata()
         for key in ("objects", "new", "updated", "unchanged", "deleted", "requests",
                     *(f"requests_{kind}" for kind in REQUEST_KINDS)):
