@@ -1,17 +1,19 @@
 """What point-in-time history costs: 30 daily syncs with 1% of objects changed per day.
 
     uv run python bench/history.py [--scale 10000] [--latency-ms 20] [--days 30]
-        [--changed 0.01] [--baseline-ref c2671b6] [--lookup-objects 100000]
+        [--changed 0.01] [--baseline-ref 570ddcb] [--lookup-objects 100000]
         [--lookup-versions 30]
 
 Prints, each measured in this run:
-1. a full sync of every type by this code and by the release before history (a git worktree
-   of --baseline-ref), each in a fresh process against the same emulator, alternating, best
-   of two each: objects/s and their ratio;
+1. a full sync of every type by this code and by the release before compressed bodies (a git
+   worktree of --baseline-ref), each in a fresh process against the same emulator,
+   alternating, best of two each: objects/s and their ratio, and each store's size per
+   uncompressed byte of what it holds;
 2. `--days` syncs with `--changed` of the objects changed at the emulator before each: the
    versions opened, the bytes of those versions, and how much the file grew;
 3. one more sync with nothing changed: the version rows it added;
-4. export of the whole instance now and as of the middle day: objects/s and their ratio;
+4. export of the whole instance now and as of the middle day, from this store and from a copy
+   of it with every body decompressed (what the baseline reads): objects/s and their ratios;
 5. `show --at` in a store of --lookup-objects objects x --lookup-versions versions: the time
    of one lookup (open the store, find the sync, read and decode the version), and one
    `looker-assets show --at` process end to end.
@@ -27,6 +29,7 @@ import os
 import platform
 import random
 import resource
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -41,7 +44,9 @@ from looker_assets import content_types
 from looker_assets.cli.inspect_commands import export, object_at
 from looker_assets.emulator.subprocess_runner import EmulatorProcess
 from looker_assets.looker.client import ClientConfig
+from looker_assets.looker.resource import LookerResource
 from looker_assets.storage import codec
+from looker_assets.storage.bodies import Body
 from looker_assets.storage.history import parse_moment
 from looker_assets.storage.rows import make_row
 from looker_assets.storage.store import ContentStore
@@ -93,8 +98,8 @@ def days_of_changes(emu: EmulatorProcess, store: ContentStore, config: ClientCon
         before = store.conn.execute("SELECT count(*), coalesce(sum(content_size), 0) "
                                     "FROM content_versions").fetchone()
         size_before = store.db.storage_bytes()
-        mutations = mutate(emu, store, changed, seed=day)
-        totals = sync_all(emu, store, config, f"day-{day:02d}")
+        mutations = len(mutate(emu, store, config, changed, seed=day))
+        totals = sync_all(emu, store, resource_for(emu, config), f"day-{day:02d}")
         after = store.conn.execute("SELECT count(*), coalesce(sum(content_size), 0) "
                                    "FROM content_versions").fetchone()
         rows.append({"day": day, "mutations": mutations, "moment": codec.now_utc(),
@@ -105,6 +110,12 @@ def days_of_changes(emu: EmulatorProcess, store: ContentStore, config: ClientCon
               f"({rows[-1]['version_bytes'] / 2**20:6.2f} MB), file "
               f"{rows[-1]['growth'] / 2**20:+6.2f} MB, {totals['seconds']:.1f} s", flush=True)
     return rows
+
+
+def resource_for(emu: EmulatorProcess, config: ClientConfig) -> LookerResource:
+    return LookerResource(base_url=emu.url, client_id=emu.client_id,
+                          client_secret=emu.client_secret, verify_ssl=False,
+                          max_concurrency=config.max_concurrency)
 
 
 def export_rate(db: Path, out: Path, at: str | None) -> tuple[int, float]:
@@ -139,6 +150,32 @@ def lookup_store(db: Path, objects: int, versions: int) -> list[str]:
     return moments
 
 
+def decompressed_copy(db: Path, target: Path) -> Path:
+    """A copy of the store with every body stored raw (codec 0): what a store of the release
+    before compression reads."""
+    with contextlib.closing(sqlite3.connect(db)) as src, \
+            contextlib.closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+    with ContentStore(target) as store:
+        bodies, conn = store.bodies, store.conn
+        conn.execute("BEGIN")
+        items = conn.execute("SELECT content_type, id, codec, dict_id, content_data "
+                             "FROM content_items").fetchall()
+        conn.executemany(
+            "UPDATE content_items SET codec = 0, dict_id = NULL, content_data = ? "
+            "WHERE content_type = ? AND id = ?",
+            [(bodies.unpack(Body(c, d, data), id_), code, id_)
+             for code, id_, c, d, data in items])
+        raw = [(bodies.past(checksum, checksum)[0], checksum) for (checksum,) in conn.execute(
+            "SELECT checksum FROM content_blobs").fetchall()]
+        conn.execute("UPDATE content_blobs SET base_checksum = NULL")
+        conn.executemany("UPDATE content_blobs SET codec = 0, dict_id = NULL, "
+                         "content_data = ? WHERE checksum = ?", raw)
+        conn.execute("COMMIT")
+        conn.execute("VACUUM")
+    return target
+
+
 def one_lookup(db: Path, id_: str, when: str) -> float:
     """The work of `show --at` after its imports: open, find the sync, read, decode, print."""
     started = time.perf_counter()
@@ -154,8 +191,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--changed", type=float, default=0.01)
-    parser.add_argument("--baseline-ref", default="c2671b6",
-                        help="the release before history (schema 1)")
+    parser.add_argument("--baseline-ref", default="570ddcb",
+                        help="the release before compressed bodies (schema 2)")
     parser.add_argument("--lookup-objects", type=int, default=100_000)
     parser.add_argument("--lookup-versions", type=int, default=30)
     parser.add_argument("--only-lookup", action="store_true", help="just part 5")
@@ -183,19 +220,26 @@ def run(args: argparse.Namespace, tmp: Path, baseline: Path) -> None:
         print("1. full sync, fresh process each, alternating (best of 2):", flush=True)
         best: dict[str, dict[str, Any]] = {}
         for attempt in range(2):
-            for label, code in (("baseline", baseline), ("history", REPO)):
+            for label, code in (("baseline", baseline), ("compressed", REPO)):
                 db = tmp / f"full-{label}-{attempt}.sqlite"
                 result = full_sync(emu, code, db, args.concurrency)
-                print(f"  {label:<9} {result['objects']:,} objects in {result['seconds']:.1f} s "
-                      f"= {result['rate']:.0f}/s", flush=True)
+                with contextlib.closing(sqlite3.connect(db)) as conn:
+                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    held = conn.execute("SELECT sum(content_size) FROM content_items"
+                                        ).fetchone()[0]
+                size = db.stat().st_size
+                print(f"  {label:<10} {result['objects']:,} objects in {result['seconds']:.1f} s "
+                      f"= {result['rate']:.0f}/s; file {size / 2**20:.1f} MB for "
+                      f"{held / 2**20:.1f} MB of objects = {size / held:.3f} per byte",
+                      flush=True)
                 if label not in best or result["rate"] > best[label]["rate"]:
                     best[label] = result
-        ratio = best["history"]["rate"] / best["baseline"]["rate"]
-        print(f"  history / baseline rate: {ratio:.3f} ({100 * (ratio - 1):+.1f}%)")
+        ratio = best["compressed"]["rate"] / best["baseline"]["rate"]
+        print(f"  compressed / baseline rate: {ratio:.3f} ({100 * (ratio - 1):+.1f}%)")
 
         print(f"2. {args.days} days, {100 * args.changed:g}% of objects changed before each "
               f"sync:", flush=True)
-        db = tmp / "full-history-0.sqlite"  # already holds one full sync by this code
+        db = tmp / "full-compressed-0.sqlite"  # already holds one full sync by this code
         config = ClientConfig(base_url=emu.url, client_id=emu.client_id,
                               client_secret=emu.client_secret, verify_ssl=False,
                               max_concurrency=args.concurrency)
@@ -211,18 +255,23 @@ def run(args: argparse.Namespace, tmp: Path, baseline: Path) -> None:
 
             print("3. a sync with nothing changed:", flush=True)
             before = store.conn.execute("SELECT count(*) FROM content_versions").fetchone()[0]
-            idle = sync_all(emu, store, config, "idle")
+            idle = sync_all(emu, store, resource_for(emu, config), "idle")
             after = store.conn.execute("SELECT count(*) FROM content_versions").fetchone()[0]
             print(f"  {idle['objects']:,} objects, {after - before} version rows added")
 
         print("4. export of the whole instance:", flush=True)
         middle = days[len(days) // 2]["moment"]
-        now_files, now_s = export_rate(db, tmp / "export-now", None)
-        at_files, at_s = export_rate(db, tmp / "export-at", middle)
-        print(f"  now:   {now_files:,} objects in {now_s:.2f} s = {now_files / now_s:.0f}/s")
-        ratio = (at_files / at_s) / (now_files / now_s)
-        print(f"  as of day {len(days) // 2 + 1}: {at_files:,} objects in {at_s:.2f} s = "
-              f"{at_files / at_s:.0f}/s; as-of / now rate {ratio:.2f}")
+        raw_db = decompressed_copy(db, tmp / "decompressed.sqlite")
+        rates = {}
+        for label, source in (("compressed", db), ("decompressed", raw_db)):
+            for when, at in (("now", None), (f"as of day {len(days) // 2 + 1}", middle)):
+                files, seconds = export_rate(source, tmp / f"export-{label}-{when}", at)
+                rates[label, when] = files / seconds
+                print(f"  {label:<12} {when:<14} {files:,} objects in {seconds:.2f} s = "
+                      f"{files / seconds:.0f}/s", flush=True)
+        for when in {w for _, w in rates}:
+            print(f"  {when}: compressed / decompressed rate "
+                  f"{rates['compressed', when] / rates['decompressed', when]:.2f}")
     lookup(args, tmp)
 
 

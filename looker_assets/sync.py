@@ -106,6 +106,8 @@ class SyncResult:
             "missed_by_listing": self.kept,
             "gone_during_sync": self.gone,
             "bytes": self.counts.bytes,
+            # What the new and changed objects take in the store, compressed.
+            "stored_bytes": self.counts.stored,
             "requests": self.client.get("requests", 0),
             **{f"requests_{kind}": self.client.get(f"requests_{kind}", 0)
                for kind in REQUEST_KINDS},

@@ -36,8 +36,7 @@ def test_schema_explains_itself(tmp_path: Path) -> None:
     cols = [r[1] for r in conn.execute("PRAGMA table_info(content_items)")]
     assert cols == ["content_type", "id", "name", "owner_id", "owner_email", "created_at",
                     "updated_at", "synced_at", "deleted_at", "source_version", "content_size",
-                    "checksum",
-                    "content_data"]
+                    "checksum", "content_data", "codec", "dict_id"]
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA page_size").fetchone()[0] == 16384

@@ -6,7 +6,8 @@ order they are imported here.
 """
 # isort: skip_file
 
-from looker_assets.cli.common import app
+from looker_assets.cli.common import app, fail
+from looker_assets.storage.bodies import BodyError
 from looker_assets.cli import run_commands, inspect_commands, history_commands
 from looker_assets.cli import restore_commands
 
@@ -15,4 +16,7 @@ _COMMAND_MODULES = (run_commands, inspect_commands, history_commands, restore_co
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except BodyError as exc:  # a damaged store, met while reading it
+        fail(str(exc))

@@ -68,9 +68,11 @@ def open_store(db: str | None) -> ContentStore:
     for warning in store.warnings:
         err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     if store.upgraded_from is not None:
+        first = ("; its stored objects are the first versions of their history"
+                 if store.upgraded_from < 2 else "")
         err.print(f"upgraded {escape(store.location)} from schema {store.upgraded_from} to the "
-                  f"current one; its stored objects are the first versions of their history",
-                  highlight=False)
+                  f"current one{first}; what it held stays uncompressed until "
+                  f"`looker-assets compact`", highlight=False)
     return store
 
 

@@ -1,5 +1,5 @@
 """The history of the backup: one object's versions, what changed between two moments, and
-retention (prune)."""
+retention (prune) and compaction."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -25,6 +26,7 @@ from looker_assets.cli.common import (
     short_time,
 )
 from looker_assets.content_types import BY_NAME, CONTENT_TYPES, ContentType
+from looker_assets.storage.compaction import compact
 from looker_assets.storage.history import (
     HistoryError,
     Version,
@@ -241,3 +243,38 @@ def prune_command(
             f"{human_bytes(report.file_bytes_after)}"
             + ("" if report.vacuumed else f"; {human_bytes(report.free_bytes)} free inside it "
                f"for later syncs (--vacuum returns it to the file system)"), highlight=False)
+
+
+@app.command(name="compact", rich_help_panel="History")
+def compact_command(
+    vacuum: Annotated[bool, typer.Option(help="Then give the space back to the file system "
+                                         "(rewrites the file; needs it to yourself).")]
+    = False,
+    db: DbOption = None, json_output: JsonOption = False,
+) -> None:
+    """Compress what older releases stored uncompressed, as new versions are written.
+
+    Trains per-type dictionaries, re-encodes current objects and past versions (as deltas
+    against the version before where smaller) in batches: safe to stop and run again, and
+    syncs may run meanwhile. Every read gives the same bytes before and after."""
+    with open_store(db) as store:
+        err = Console(stderr=True)
+
+        def progress(name: str, rows: int) -> None:
+            if not json_output:
+                err.print(f"  {name}: {rows:,} re-encoded", highlight=False)
+
+        report = compact(store, vacuum=vacuum, progress=progress)
+    if json_output:
+        emit_json(report.as_dict())
+        return
+    trained = ", ".join(report.dictionaries_trained) or "none"
+    console.print(
+        f"re-encoded {report.current_recoded:,} current objects and {report.past_recoded:,} "
+        f"past versions in {report.seconds:.1f} s; dictionaries trained: {trained}\n"
+        f"stored bodies {human_bytes(report.stored_bytes_before)} -> "
+        f"{human_bytes(report.stored_bytes_after)} (saved {human_bytes(report.saved)}); "
+        f"file {human_bytes(report.file_bytes_before)} -> "
+        f"{human_bytes(report.file_bytes_after)}"
+        + ("" if report.vacuumed else " (--vacuum returns the freed space to the file system)"),
+        highlight=False)

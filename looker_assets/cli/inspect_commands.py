@@ -91,20 +91,23 @@ def stats(db: DbOption = None, at: AtOption = None, json_output: JsonOption = Fa
         emit_json({"at": at, "content_types": rows})
         return
     title = "Stored content" + (f" as of {at}" if at else "")
-    table = Table(title=title, caption="change: how a nightly sync sees change (README, "
-                  "\"What a night costs\"); re-read: the cadence on which every object is read "
-                  "again")
+    table = Table(title=title, caption="bytes: current objects, uncompressed; stored: every "
+                  "kept version (current and past) as stored, compressed, of: the same "
+                  "uncompressed; change: how a nightly sync sees change (README, \"What a night "
+                  "costs\"); re-read: the cadence on which every object is read again")
     last = "last sync" if not at else "as of sync"
-    columns = ("type", "active", "deleted", "bytes", *(("versions",) if not at else ()),
-               "change", "re-read", last, "last full read")
+    now_only = ("versions", "stored", "of") if not at else ()
+    columns = ("type", "active", "deleted", "bytes", *now_only, "change", "re-read", last,
+               "last full read")
     for column in columns:
         table.add_column(column, justify="right" if column in (
-            "active", "deleted", "bytes", "versions") else "left")
+            "active", "deleted", "bytes", *now_only) else "left")
     for row in rows:
         cells = [row["type"], f"{row['active'] or 0:,}", f"{row['deleted'] or 0:,}",
                  human_bytes(row["bytes"] or 0)]
         if not at:
-            cells.append(f"{row['versions']:,}")
+            cells += [f"{row['versions']:,}", human_bytes(row["stored_bytes"]),
+                      human_bytes(row["uncompressed_bytes"])]
         cells += [row["change"], row["reread"],
                   short_time(row["last_sync"], "never" if not at else "not synced yet"),
                   short_time(row["last_full_read"], "never")]
@@ -114,9 +117,12 @@ def stats(db: DbOption = None, at: AtOption = None, json_output: JsonOption = Fa
 
 def _stats_now(store: ContentStore) -> list[dict[str, Any]]:
     counts, last, versions = store.counts(), store.last_synced(), store.version_counts()
+    bodies = store.body_bytes()
     return [{"type": ct.name, **counts.get(ct.code, {"active": 0, "deleted": 0, "bytes": 0}),
-             "versions": versions.get(ct.code, 0), "last_sync": last.get(ct.code)}
-            for ct in CONTENT_TYPES]
+             "versions": versions.get(ct.code, 0),
+             "stored_bytes": bodies.get(ct.code, (0, 0))[0],
+             "uncompressed_bytes": bodies.get(ct.code, (0, 0))[1],
+             "last_sync": last.get(ct.code)} for ct in CONTENT_TYPES]
 
 
 def _stats_at(store: ContentStore, at: str) -> list[dict[str, Any]]:

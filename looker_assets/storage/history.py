@@ -13,24 +13,44 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from looker_assets.content_types import BY_CODE
 from looker_assets.storage import codec
+from looker_assets.storage.bodies import Body
 from looker_assets.storage.store import ContentStore
 
 HISTORY_STARTS_AT = "history_starts_at"
 HISTORY_STARTS_WHY = "history_starts_why"
 
-# A version's bytes: in content_blobs, or, while content_items holds that version, only there.
-_BYTES = ("coalesce(i.content_data, b.content_data)",
-          "LEFT JOIN content_items i ON i.content_type = v.content_type AND i.id = v.id "
-          "AND i.checksum = v.checksum LEFT JOIN content_blobs b ON b.checksum = v.checksum")
+# A version's body: in content_blobs, or, while content_items holds that version, only there.
+_BODY = ("i.codec, i.dict_id, i.content_data, b.codec, b.dict_id, b.base_checksum, "
+         "b.content_data",
+         "LEFT JOIN content_items i ON i.content_type = v.content_type AND i.id = v.id "
+         "AND i.checksum = v.checksum LEFT JOIN content_blobs b ON b.checksum = v.checksum")
+_NO_BODY = ("NULL, NULL, NULL, NULL, NULL, NULL, NULL", "")
 _CURRENT_AT = "v.valid_from <= :at AND (v.valid_to IS NULL OR v.valid_to > :at)"
 
 
 def _select_versions(with_bytes: bool = True) -> str:
-    """SELECT ... FROM content_versions v (with the bytes' joins): the columns of Version."""
-    data, joins = _BYTES if with_bytes else ("NULL", "")
-    return (f"SELECT v.id, v.valid_from, v.valid_to, v.content_size, v.checksum, {data} "
+    """SELECT ... FROM content_versions v (with the bodies' joins): what _version reads."""
+    body, joins = _BODY if with_bytes else _NO_BODY
+    return (f"SELECT v.id, v.valid_from, v.valid_to, v.content_size, v.checksum, {body} "
             f"FROM content_versions v {joins}")
+
+
+def _version(store: ContentStore, code: int, row: Any) -> Version:
+    """A row of _select_versions as a Version with its raw bytes (BodyError when its body
+    does not read back)."""
+    id_, valid_from, valid_to, size, checksum, i_codec, i_dict, i_data, *blob = row
+    if i_data is not None:
+        body: Body | None = Body(i_codec, i_dict, i_data)
+    elif blob[-1] is not None:
+        b_codec, b_dict, b_base, b_data = blob
+        body = Body(b_codec, b_dict, b_data, b_base)
+    else:
+        body = None
+    raw = None if body is None else store.bodies.unpack(
+        body, f"{BY_CODE[code].name} {id_}, version from {valid_from}")
+    return Version(id_, valid_from, valid_to, size, checksum, raw)
 
 
 class HistoryError(ValueError):
@@ -124,7 +144,7 @@ def versions_at(store: ContentStore, code: int, cutoff: str,
     sql = (f"{_select_versions(with_bytes)} WHERE v.content_type = :code AND {_CURRENT_AT} "
            f"ORDER BY v.id")
     for row in store.db.stream(sql, {"code": code, "at": cutoff}):
-        yield Version(*row)
+        yield _version(store, code, row)
 
 
 def checksums_at(store: ContentStore, code: int, cutoff: str) -> dict[str, str]:
@@ -137,12 +157,12 @@ def version_at(store: ContentStore, code: int, id_: str, cutoff: str) -> Version
         f"{_select_versions()} WHERE v.content_type = :code AND v.id = :id "
         f"AND {_CURRENT_AT} ORDER BY v.valid_from DESC LIMIT 1",
         {"code": code, "id": id_, "at": cutoff}).fetchone()
-    return None if row is None else Version(*row)
+    return None if row is None else _version(store, code, row)
 
 
 def versions_of(store: ContentStore, code: int, id_: str) -> list[Version]:
     """Every kept version of one object, oldest first."""
-    return [Version(*row) for row in store.db.execute(
+    return [_version(store, code, row) for row in store.db.execute(
         f"{_select_versions()} WHERE v.content_type = ? AND v.id = ? ORDER BY v.valid_from",
         (code, id_))]
 

@@ -9,6 +9,7 @@ import msgspec
 
 from looker_assets.content_types import BY_NAME, ContentType
 from looker_assets.storage import codec
+from looker_assets.storage.bodies import Body, BodyError
 from looker_assets.storage.store import ContentStore
 
 
@@ -31,19 +32,26 @@ class IntegrityReport:
 
 
 def check_rows(store: ContentStore, content_type: ContentType) -> IntegrityReport:
-    """Every row decodes, and its checksum and content_size match its BLOB."""
+    """Every row's body reads back, decodes, and its checksum and content_size match."""
     report = IntegrityReport(content_type.name)
-    for item in store.iter_items(content_type.code):
+    for id_, size, checksum, codec_, dict_id, data in store.db.stream(
+            "SELECT id, content_size, checksum, codec, dict_id, content_data FROM content_items "
+            "WHERE content_type = ? ORDER BY id", (content_type.code,)):
         report.rows += 1
-        problem = _blob_problem(item.content_data, item.content_size, item.checksum)
+        problem = _body_problem(store, Body(codec_, dict_id, data), size, checksum)
         if problem:
-            report.bad.append(BadRow(content_type.name, item.id, problem))
+            report.bad.append(BadRow(content_type.name, id_, problem))
     return report
 
 
-def _blob_problem(data: bytes | None, size: int, checksum: str) -> str | None:
-    if data is None:
+def _body_problem(store: ContentStore, body: Body | None, size: int,
+                  checksum: str) -> str | None:
+    if body is None:
         return "bytes missing (neither in content_blobs nor content_items)"
+    try:
+        data = store.bodies.unpack(body, "body")
+    except BodyError as exc:
+        return str(exc).removeprefix("body: ")
     if len(data) != size:
         return f"content_size {size} != {len(data)} bytes"
     if codec.checksum(data) != checksum:
@@ -82,9 +90,9 @@ def check_history(store: ContentStore, content_type: ContentType) -> IntegrityRe
 
     previous: tuple[str, str | None, str] | None = None  # id, valid_to, checksum
     same = "(i.checksum IS NOT NULL AND i.checksum = v.checksum)"
-    for id_, valid_from, valid_to, size, checksum, in_items, data in store.db.stream(
+    for id_, valid_from, valid_to, size, checksum, in_items, *blob in store.db.stream(
             f"SELECT v.id, v.valid_from, v.valid_to, v.content_size, v.checksum, {same}, "
-            f"CASE WHEN {same} THEN NULL "
+            f"b.codec, b.dict_id, b.base_checksum, CASE WHEN {same} THEN NULL "
             "ELSE b.content_data END FROM content_versions v LEFT JOIN content_items i "
             "ON i.content_type = v.content_type AND i.id = v.id LEFT JOIN content_blobs b "
             "ON b.checksum = v.checksum WHERE v.content_type = ? ORDER BY v.id, v.valid_from",
@@ -97,7 +105,9 @@ def check_history(store: ContentStore, content_type: ContentType) -> IntegrityRe
         if valid_to is not None and valid_to < valid_from:
             bad(id_, f"the version from {valid_from} closes before it opens ({valid_to})")
         if not in_items and checksum not in verified:
-            problem = _blob_problem(data, size, checksum)
+            b_codec, b_dict, b_base, b_data = blob
+            body = None if b_data is None else Body(b_codec, b_dict, b_data, b_base)
+            problem = _body_problem(store, body, size, checksum)
             if problem:
                 bad(id_, f"version from {valid_from}: {problem}")
             else:

@@ -75,6 +75,8 @@ def prune(store: ContentStore, cutoff: str, *, dry_run: bool = False,
             blobs, size = db.execute(
                 f"SELECT count(*), coalesce(sum(content_size), 0) FROM content_blobs "
                 f"WHERE {_UNNEEDED_BLOBS}").fetchone()
+            _stand_alone(store, f"base_checksum IN (SELECT checksum FROM content_blobs WHERE "
+                                f"{_UNNEEDED_BLOBS}) AND NOT ({_UNNEEDED_BLOBS})")
             db.execute(f"DELETE FROM content_blobs WHERE {_UNNEEDED_BLOBS}")
             report.blobs_removed, report.bytes_removed = blobs, report.bytes_removed + size
             start = db.execute("SELECT value FROM store_meta WHERE key = ?",
@@ -95,6 +97,23 @@ def prune(store: ContentStore, cutoff: str, *, dry_run: bool = False,
     report.free_bytes = db.free_bytes()
     report.file_bytes_after = db.storage_bytes()
     return report
+
+
+def _stand_alone(store: ContentStore, where: str) -> None:
+    """Re-encode the kept deltas whose base is about to go as whole bodies (before it goes:
+    decoding them needs it), with the dictionary their chain started from."""
+    db, bodies = store.db, store.bodies
+    for (checksum,) in db.execute(f"SELECT checksum FROM content_blobs WHERE {where}",
+                                  ).fetchall():
+        raw, _ = bodies.past(checksum, f"version {checksum[:12]}")
+        root, dict_id = checksum, None
+        while root is not None:
+            dict_id, root = db.execute("SELECT dict_id, base_checksum FROM content_blobs "
+                                       "WHERE checksum = ?", (root,)).fetchone()
+        body = bodies.pack_with(dict_id, raw)
+        db.execute("UPDATE content_blobs SET codec = ?, dict_id = ?, base_checksum = NULL, "
+                   "content_data = ? WHERE checksum = ?",
+                   (body.codec, body.dict_id, body.data, checksum))
 
 
 class _DryRun(Exception):

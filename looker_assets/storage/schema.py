@@ -12,7 +12,10 @@ from __future__ import annotations
 APPLICATION_ID = 0x4C4B4153
 APPLICATION = "looker_assets"
 # 1: current state only. 2: every version kept (content_versions, content_blobs, sync_history).
-SCHEMA_VERSION = 2
+# 3: bodies compressed (a codec per stored body, content_dicts).
+SCHEMA_VERSION = 3
+# A new store is created as version 2's tables, then takes the same steps as an upgrade.
+FRESH_FROM = 2
 
 # Page size only takes effect before the first table exists, so it is set before the DDL.
 CONNECTION_PRAGMAS = (
@@ -126,9 +129,26 @@ CREATE TABLE IF NOT EXISTS store_meta (
 );
 """
 
+# Added by schema version 3: compressed bodies (storage/bodies.py says how they are encoded).
+DDL_V3 = """
+-- Trained zstd dictionaries, per content type, from the store's own objects. A body names
+-- the one it was compressed with (dict_id, also in its zstd frame); a dictionary a body uses
+-- cannot be deleted (foreign keys), and a retrained one gets a new id.
+CREATE TABLE IF NOT EXISTS content_dicts (
+    dict_id      {bigint} PRIMARY KEY,
+    content_type INTEGER NOT NULL REFERENCES content_types(code),
+    created_at   {text} NOT NULL,
+    samples      INTEGER NOT NULL,
+    dict_data    {blob} NOT NULL
+);
+"""
+
 DIALECT_WORDS: dict[str, dict[str, str]] = {
-    "sqlite": {"blob": "BLOB", "text": "TEXT", "without_rowid": " WITHOUT ROWID"},
-    "postgresql": {"blob": "BYTEA", "text": 'TEXT COLLATE "C"', "without_rowid": ""},
+    "sqlite": {"blob": "BLOB", "text": "TEXT", "without_rowid": " WITHOUT ROWID",
+               "bigint": "INTEGER"},
+    # zstd's dictionary ids are unsigned 32-bit.
+    "postgresql": {"blob": "BYTEA", "text": 'TEXT COLLATE "C"', "without_rowid": "",
+                   "bigint": "BIGINT"},
 }
 
 
@@ -142,13 +162,13 @@ ALTER TABLE content_blobs ALTER COLUMN content_data SET STORAGE EXTERNAL;
 
 def ddl(dialect: str) -> str:
     """The whole schema of the current version, in the dialect's words."""
-    text = (DDL_V1 + DDL_V2).format(**DIALECT_WORDS[dialect])
+    text = (DDL_V1 + DDL_V2 + DDL_V3).format(**DIALECT_WORDS[dialect])
     return text + DDL_POSTGRES_ONLY if dialect == "postgresql" else text
 
 
-# Upgrade steps of SQLite files, from the version a file has to the next one; each runs in the
-# one transaction that also creates the new tables and sets user_version. (PostgreSQL stores
-# begin at version 2.)
+# Upgrade steps, from the version a store has to the next one; each runs in the one transaction
+# that also creates the new tables and sets the version. `{...}` are DIALECT_WORDS. (PostgreSQL
+# stores begin at version 2.)
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
         # The current rows become the first versions: from when they were stored, closed at
@@ -168,7 +188,23 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "upgraded from schema 1, which kept only the current state' FROM store_meta "
         "WHERE key = 'history_starts_at'",
     ),
+    2: (
+        # Bodies already stored stay raw MessagePack (codec 0) until `looker-assets compact`.
+        "ALTER TABLE content_items ADD COLUMN codec INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE content_items ADD COLUMN dict_id {bigint} REFERENCES content_dicts(dict_id)",
+        "ALTER TABLE content_blobs ADD COLUMN codec INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE content_blobs ADD COLUMN dict_id {bigint} REFERENCES content_dicts(dict_id)",
+        # A delta's base: another past version, which cannot be deleted while a delta needs it.
+        "ALTER TABLE content_blobs ADD COLUMN base_checksum {text} "
+        "REFERENCES content_blobs(checksum)",
+        "CREATE INDEX IF NOT EXISTS content_blobs_base ON content_blobs (base_checksum)",
+    ),
 }
+
+
+def migration(step: int, dialect: str) -> list[str]:
+    """The statements of one upgrade step, in the dialect's words."""
+    return [s.format(**DIALECT_WORDS[dialect]) for s in MIGRATIONS[step]]
 
 
 def statements(ddl: str) -> list[str]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from looker_assets.content_types import CONTENT_TYPES
+from looker_assets.content_types import BY_CODE, CONTENT_TYPES
 from looker_assets.storage import codec
 from looker_assets.storage.backend import (
     SCHEMA_LOCK,
@@ -23,13 +23,15 @@ from looker_assets.storage.backend import (
     redact,
     scrub,
 )
+from looker_assets.storage.bodies import TRAIN_MAX_SAMPLES, ZSTD, Bodies, Body, Dictionary
 from looker_assets.storage.schema import (
     APPLICATION,
     APPLICATION_ID,
     CONNECTION_PRAGMAS,
-    MIGRATIONS,
+    FRESH_FROM,
     SCHEMA_VERSION,
     ddl,
+    migration,
     statements,
 )
 
@@ -66,12 +68,15 @@ class BatchCounts:
     # Rows written for objects stored as deleted: seen again, so live again.
     revived: int = 0
     bytes: int = 0
+    # Bytes of the bodies written, compressed (`bytes` counts them uncompressed).
+    stored: int = 0
     # History: versions this batch opened (new, changed, seen again) and closed (changed).
     opened: int = 0
     closed: int = 0
 
     def add(self, other: BatchCounts) -> None:
-        for name in ("new", "updated", "unchanged", "revived", "bytes", "opened", "closed"):
+        for name in ("new", "updated", "unchanged", "revived", "bytes", "stored", "opened",
+                     "closed"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -141,9 +146,7 @@ def _prepare_sqlite(db: SqliteBackend) -> int | None:
                 return None
             upgraded_from = version if tables else None
             _create_schema(db)
-            for step in range(version if tables else SCHEMA_VERSION, SCHEMA_VERSION):
-                for statement in MIGRATIONS[step]:
-                    conn.execute(statement)
+            _upgrade(db, version if tables else FRESH_FROM)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     except db.errors as exc:
@@ -203,13 +206,23 @@ def _prepare_postgres(db: Backend) -> int | None:
     with db.write(SCHEMA_LOCK):
         # Decided under the lock: another process may be creating the schema right now (its
         # tables can appear between two reads outside it, before its marks do).
-        if check(marks()):
+        found = marks()
+        if check(found):
             return None
         _create_schema(db)
+        _upgrade(db, int(found.get("schema_version", FRESH_FROM)))
         db.executemany("INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) "
                        "DO UPDATE SET value = excluded.value",
                        [("application", APPLICATION), ("schema_version", str(SCHEMA_VERSION))])
-    return None
+    return int(found["schema_version"]) if found else None
+
+
+def _upgrade(db: Backend, version: int) -> None:
+    """Run the upgrade steps from `version` to the current one (inside the caller's
+    transaction, after the current tables exist)."""
+    for step in range(version, SCHEMA_VERSION):
+        for statement in migration(step, db.dialect):
+            db.execute(statement)
 
 
 def _refuse_newer(db: Backend, version: int) -> None:
@@ -260,10 +273,17 @@ def _chunks(ids: list[str], size: int = 900) -> Iterator[list[str]]:
 
 _ITEM_COLUMNS = ("content_type", "id", "name", "owner_id", "owner_email", "created_at",
                  "updated_at", "synced_at", "source_version", "content_size", "checksum",
+                 "codec", "dict_id", "content_data")
+_ITEM_TYPES = ("int4", *["text"] * 8, "int4", "text", "int4", "int8", "bytea")
+_BLOB_COLUMNS = ("checksum", "content_size", "codec", "dict_id", "base_checksum",
                  "content_data")
-_ITEM_TYPES = ("int4", *["text"] * 8, "int4", "text", "bytea")
 _VERSION_COLUMNS = ("content_type", "id", "valid_from", "content_size", "checksum")
 _VERSION_TYPES = ("int4", "text", "text", "int4", "text")
+
+
+def _type_name(code: int) -> str:
+    found = BY_CODE.get(code)
+    return found.name if found else f"content type {code}"
 
 
 class ContentStore:
@@ -274,6 +294,8 @@ class ContentStore:
         # What messages and metadata show: the path, or the URL without its password.
         self.location = self.db.location
         self.path = self.db.path if isinstance(self.db, SqliteBackend) else None
+        # Compresses what is written and decompresses what is read (storage/bodies.py).
+        self.bodies = Bodies(self.db)
         # Things the operator should fix (a store readable by other users), said once.
         self.warnings: list[str] = list(self.db.warnings)
 
@@ -326,6 +348,8 @@ class ContentStore:
         """
         counts = BatchCounts()
         db = self.db
+        # Compressed before the write lock is taken: other writers wait only for the SQL.
+        bodies = self._pack(content_type, rows)
         with db.write(content_type):
             if owner is not None:
                 self._check_owner(content_type, partition_key, owner)
@@ -333,13 +357,16 @@ class ContentStore:
             now = codec.now_utc()
             known = self._current(content_type, [r.id for r in rows])
             inserts, updates, sources, archive, closes, opens, revive = [], [], [], [], [], [], []
-            for r in rows:
+            for r, body in zip(rows, bodies, strict=True):
                 size = len(r.content_data)
                 counts.bytes += size
                 previous = known.get(r.id)
                 values = (r.name, r.owner_id, r.owner_email, r.created_at, r.updated_at,
-                          synced_at, r.source_version, size, r.checksum, r.content_data)
+                          synced_at, r.source_version, size, r.checksum, body.codec,
+                          body.dict_id, body.data)
                 version = (content_type, r.id, now, size, r.checksum)
+                if previous is None or previous[0] != r.checksum:
+                    counts.stored += len(body.data)
                 if previous is None:
                     counts.new += 1
                     inserts.append((content_type, r.id, *values))
@@ -364,13 +391,7 @@ class ContentStore:
             counts.unchanged += len(seen_ids)
             counts.opened, counts.closed = len(opens), len(closes)
             # The bytes of a version that stops being current move to content_blobs first.
-            for chunk in _chunks(archive):
-                among, params = db.one_of("id", chunk)
-                db.execute(
-                    f"INSERT INTO content_blobs (checksum, content_size, content_data) "
-                    f"SELECT checksum, content_size, content_data FROM content_items "
-                    f"WHERE content_type = ? AND {among} ON CONFLICT (checksum) DO NOTHING",
-                    (content_type, *params))
+            self._archive(content_type, archive)
             db.insert_rows("content_items", _ITEM_COLUMNS, _ITEM_TYPES, inserts)
             db.update_rows("content_items", _ITEM_COLUMNS, _ITEM_TYPES, 2, updates,
                            also="deleted_at = NULL")
@@ -392,6 +413,90 @@ class ContentStore:
             if checkpoint is not None:
                 self._save_checkpoint(content_type, partition_key, "running", checkpoint, owner)
         return counts
+
+    def _pack(self, content_type: int, rows: list[Row]) -> list[Body]:
+        """The rows' bodies, compressed with the type's dictionary, trained first (once per
+        type and store) when there is none and enough objects to train one on."""
+        bodies = self.bodies
+        if rows and bodies.dictionary_of(content_type) is None and self.train_dictionary(
+                content_type, [r.content_data for r in rows]):
+            # The few written before there was one (under TRAIN_MIN_SAMPLES, plus a batch).
+            self.recode_current(content_type, f"codec = {ZSTD}")
+        return [bodies.pack(content_type, r.content_data) for r in rows]
+
+    def train_dictionary(self, content_type: int, samples: Sequence[bytes] = (),
+                         ) -> Dictionary | None:
+        """Train and store a new dictionary for the type from `samples` plus its stored
+        objects (their raw bytes), newest first; None when too few to train on."""
+        samples = list(samples)
+        wanted = TRAIN_MAX_SAMPLES - len(samples)
+        if wanted > 0:
+            samples += [item.content_data for item in self.iter_items(
+                content_type, include_deleted=False, limit=wanted, newest_first=True)]
+        dictionary = self.bodies.train(content_type, samples)
+        if dictionary is None:
+            return None
+        with self.db.write(content_type):
+            self.db.execute(
+                "INSERT INTO content_dicts (dict_id, content_type, created_at, samples, "
+                "dict_data) VALUES (?, ?, ?, ?, ?) ON CONFLICT (dict_id) DO NOTHING",
+                (dictionary.dict_id, content_type, codec.now_utc(), dictionary.samples,
+                 dictionary.data))
+            owner = self.db.execute("SELECT content_type FROM content_dicts WHERE dict_id = ?",
+                                    (dictionary.dict_id,)).fetchone()[0]
+        if owner != content_type:  # zstd's random id taken by another type's: try next time
+            return None
+        self.bodies.adopt(dictionary)
+        return dictionary
+
+    def recode_current(self, content_type: int, stale: str, after: str = "",
+                       limit: int | None = None) -> list[str]:
+        """Re-encode the type's current bodies matching the SQL condition `stale`, with its
+        newest dictionary, in id order after `after`, at most `limit` of them, in one
+        transaction. Returns the ids visited."""
+        db, bodies = self.db, self.bodies
+        dict_id = bodies.dictionary_of(content_type)
+        with db.write(content_type):
+            rows = db.execute(
+                f"SELECT id, codec, dict_id, content_data FROM content_items WHERE "
+                f"content_type = ? AND id > ? AND {stale} ORDER BY id"
+                + (f" LIMIT {int(limit)}" if limit is not None else ""),
+                (content_type, after)).fetchall()
+            updates = []
+            for id_, codec_, old_dict, data in rows:
+                raw = bodies.unpack(Body(codec_, old_dict, data),
+                                    f"{_type_name(content_type)} {id_}")
+                body = bodies.pack_with(dict_id, raw)
+                updates.append((body.codec, body.dict_id, body.data, content_type, id_))
+            db.executemany("UPDATE content_items SET codec = ?, dict_id = ?, content_data = ? "
+                           "WHERE content_type = ? AND id = ?", updates)
+        return [row[0] for row in rows]
+
+    def _archive(self, content_type: int, ids: list[str]) -> None:
+        """Copy the current bodies of `ids` to content_blobs (not yet there), each as a delta
+        against the object's previous version where that is smaller. Inside the caller's
+        write transaction, before the rows change."""
+        db = self.db
+        for chunk in _chunks(ids):
+            among, params = db.one_of("i.id", chunk)
+            found = db.execute(
+                f"SELECT i.id, i.checksum, i.content_size, i.codec, i.dict_id, i.content_data, "
+                f"(SELECT v.checksum FROM content_versions v WHERE v.content_type = "
+                f"i.content_type AND v.id = i.id AND v.valid_to IS NOT NULL "
+                f"ORDER BY v.valid_from DESC LIMIT 1) FROM content_items i "
+                f"WHERE i.content_type = ? AND {among} AND NOT EXISTS (SELECT 1 FROM "
+                f"content_blobs b WHERE b.checksum = i.checksum)",
+                (content_type, *params)).fetchall()
+            blobs = []
+            for id_, checksum, size, codec_, dict_id, data, base in found:
+                what = f"{_type_name(content_type)} {id_}"
+                body = self.bodies.pack_past(content_type, what, checksum,
+                                             Body(codec_, dict_id, data), base)
+                blobs.append(
+                    (checksum, size, body.codec, body.dict_id, body.base, body.data))
+            db.executemany(
+                f"INSERT INTO content_blobs ({', '.join(_BLOB_COLUMNS)}) VALUES (?, ?, ?, ?, ?, "
+                f"?) ON CONFLICT (checksum) DO NOTHING", blobs)
 
     def _current(self, content_type: int, ids: list[str],
                  ) -> dict[str, tuple[str, str | None, bool]]:
@@ -553,11 +658,13 @@ class ContentStore:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def iter_items(self, content_type: int | None = None,
-                   include_deleted: bool = True) -> Iterator[StoredItem]:
-        """Stored rows, one at a time (the cursor streams; memory stays flat)."""
-        sql = ("SELECT content_type, id, deleted_at, content_size, checksum, content_data "
-               "FROM content_items")
+    def iter_items(self, content_type: int | None = None, include_deleted: bool = True,
+                   limit: int | None = None, newest_first: bool = False,
+                   ) -> Iterator[StoredItem]:
+        """Stored rows with their raw bytes, one at a time (the cursor streams; memory stays
+        flat). Raises BodyError for a body that does not read back exactly."""
+        sql = ("SELECT content_type, id, deleted_at, content_size, checksum, codec, dict_id, "
+               "content_data FROM content_items")
         clauses, params = [], []
         if content_type is not None:
             clauses.append("content_type = ?")
@@ -566,9 +673,14 @@ class ContentStore:
             clauses.append("deleted_at IS NULL")
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
-        sql += " ORDER BY content_type, id"
-        for row in self.db.stream(sql, params):
-            yield StoredItem(*row)
+        sql += " ORDER BY synced_at DESC" if newest_first else " ORDER BY content_type, id"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        unpack = self.bodies.unpack
+        for code, id_, deleted_at, size, checksum, codec_, dict_id, data in self.db.stream(
+                sql, params):
+            raw = unpack(Body(codec_, dict_id, data), f"{_type_name(code)} {id_}")
+            yield StoredItem(code, id_, deleted_at, size, checksum, raw)
 
     def objects(self, content_type: int, include_deleted: bool = False) -> Iterator[Any]:
         for item in self.iter_items(content_type, include_deleted=include_deleted):
@@ -576,10 +688,11 @@ class ContentStore:
 
     def get(self, content_type: int, id_: str) -> Any | None:
         row = self.db.execute(
-            "SELECT content_data FROM content_items WHERE content_type = ? AND id = ?",
-            (content_type, id_),
-        ).fetchone()
-        return None if row is None else codec.decode(row[0])
+            "SELECT codec, dict_id, content_data FROM content_items WHERE content_type = ? "
+            "AND id = ?", (content_type, id_)).fetchone()
+        if row is None:
+            return None
+        return codec.decode(self.bodies.unpack(Body(*row), f"{_type_name(content_type)} {id_}"))
 
     def names(self, content_type: int) -> dict[str, str | None]:
         """id -> the name column (the latest name) of every stored object of the type."""
@@ -596,6 +709,21 @@ class ContentStore:
         return dict(self.db.execute(
             "SELECT content_type, max(completed_at) FROM sync_checkpoints "
             "WHERE status = 'complete' GROUP BY content_type"))
+
+    def body_bytes(self) -> dict[int, tuple[int, int]]:
+        """Per content type: the bytes of every kept body (current and past) as stored, and
+        uncompressed. A past body two types share counts for each."""
+        found: dict[int, list[int]] = {}
+        for code, stored, size in [*self.db.execute(
+                "SELECT content_type, sum(length(content_data)), sum(content_size) "
+                "FROM content_items GROUP BY content_type"), *self.db.execute(
+                "SELECT v.content_type, sum(length(b.content_data)), sum(b.content_size) "
+                "FROM content_blobs b JOIN (SELECT DISTINCT content_type, checksum FROM "
+                "content_versions) v ON v.checksum = b.checksum GROUP BY v.content_type")]:
+            totals = found.setdefault(code, [0, 0])
+            totals[0] += int(stored or 0)
+            totals[1] += int(size or 0)
+        return {code: (stored, size) for code, (stored, size) in found.items()}
 
     def version_counts(self) -> dict[int, int]:
         """Per content type: versions kept."""

@@ -1,0 +1,139 @@
+"""`compact`: re-encode bodies stored before compression (or before their type had a
+dictionary) the way new ones are written, in resumable batches.
+
+Per content type: train a dictionary where the type has none or one trained on far fewer
+objects than it has now; re-encode current bodies not compressed with the newest dictionary;
+re-encode past versions stored raw or without a dictionary, as deltas against the object's
+previous version where that is smaller. Each batch is one transaction, so a killed compact
+loses at most a batch, and a second run takes up where the first stopped. Reads are the same
+bytes before, during and after.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from looker_assets.content_types import CONTENT_TYPES, ContentType
+from looker_assets.storage.bodies import RAW, TRAIN_MAX_SAMPLES, ZSTD, ZSTD_DICT, Body
+from looker_assets.storage.store import ContentStore
+
+BATCH = 500
+
+
+@dataclass
+class CompactReport:
+    dictionaries_trained: list[str] = field(default_factory=list)
+    current_recoded: int = 0
+    past_recoded: int = 0
+    stored_bytes_before: int = 0
+    stored_bytes_after: int = 0
+    file_bytes_before: int = 0
+    file_bytes_after: int = 0
+    vacuumed: bool = False
+    seconds: float = 0.0
+
+    @property
+    def saved(self) -> int:
+        return self.stored_bytes_before - self.stored_bytes_after
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "saved_bytes": self.saved}
+
+
+def compact(store: ContentStore, *, vacuum: bool = False, batch: int = BATCH,
+            progress: Callable[[str, int], None] | None = None) -> CompactReport:
+    """Re-encode what is not stored as well as new writes are; `progress(type, rows)` after
+    each batch."""
+    started = time.monotonic()
+    report = CompactReport(stored_bytes_before=_stored_total(store),
+                           file_bytes_before=store.db.storage_bytes())
+    for ct in CONTENT_TYPES:
+        if _retrain(store, ct):
+            report.dictionaries_trained.append(ct.name)
+        report.current_recoded += _recode_current(store, ct, batch, progress)
+        report.past_recoded += _recode_past(store, ct, batch, progress)
+    if vacuum:
+        store.db.vacuum()
+        report.vacuumed = True
+    report.stored_bytes_after = _stored_total(store)
+    report.file_bytes_after = store.db.storage_bytes()
+    report.seconds = round(time.monotonic() - started, 2)
+    return report
+
+
+def _stored_total(store: ContentStore) -> int:
+    return sum(stored for stored, _ in store.body_bytes().values())
+
+
+def _retrain(store: ContentStore, ct: ContentType) -> bool:
+    """A dictionary for the type when it has none, or one trained on under half of the
+    samples it could be trained on now."""
+    active = len(store.active_ids(ct.code))
+    row = store.db.execute(
+        "SELECT samples FROM content_dicts WHERE content_type = ? "
+        "ORDER BY created_at DESC, dict_id DESC LIMIT 1", (ct.code,)).fetchone()
+    if row is not None and row[0] * 2 >= min(active, TRAIN_MAX_SAMPLES):
+        return False
+    return store.train_dictionary(ct.code) is not None
+
+
+def _recode_current(store: ContentStore, ct: ContentType, batch: int,
+                    progress: Callable[[str, int], None] | None) -> int:
+    """content_items bodies not compressed with the type's newest dictionary (or, without
+    one, raw), in id order: each id is visited once, so an incompressible body ends it."""
+    dict_id = store.bodies.dictionary_of(ct.code)
+    stale = ("codec = 0" if dict_id is None else
+             f"(codec IN ({RAW}, {ZSTD}) OR (codec = {ZSTD_DICT} AND dict_id <> {int(dict_id)}))")
+    done, after = 0, ""
+    while ids := store.recode_current(ct.code, stale, after, batch):
+        done += len(ids)
+        after = ids[-1]
+        if progress:
+            progress(ct.name, done)
+    return done
+
+
+def _recode_past(store: ContentStore, ct: ContentType, batch: int,
+                 progress: Callable[[str, int], None] | None) -> int:
+    """content_blobs bodies of the type's versions stored raw or without a dictionary, oldest
+    version of each object first, each as a delta against the version before it where
+    smaller. Blobs current in content_items (or shared and done already) are skipped."""
+    db, bodies = store.db, store.bodies
+    bodies.dictionary_of(ct.code)
+    todo: list[tuple[str, str, str | None]] = []  # (id, checksum, previous version's)
+    previous: tuple[str, str] | None = None
+    for id_, checksum, blob_codec in db.execute(
+            "SELECT v.id, v.checksum, b.codec FROM content_versions v LEFT JOIN content_blobs "
+            "b ON b.checksum = v.checksum WHERE v.content_type = ? ORDER BY v.id, v.valid_from",
+            (ct.code,)).fetchall():
+        base = previous[1] if previous is not None and previous[0] == id_ else None
+        if blob_codec in (RAW, ZSTD):
+            todo.append((id_, checksum, base))
+        previous = (id_, checksum)
+    done = 0
+    for start in range(0, len(todo), batch):
+        with db.write(ct.code):
+            for id_, checksum, base in todo[start:start + batch]:
+                row = db.execute("SELECT codec, dict_id, base_checksum, content_data FROM "
+                                 "content_blobs WHERE checksum = ?", (checksum,)).fetchone()
+                if row is None or row[0] not in (RAW, ZSTD):
+                    continue  # done by an earlier batch (a shared body) or another compact
+                old = Body(row[0], row[1], row[3], row[2])
+                # A body other deltas are based on stays whole: their chains were measured
+                # from it.
+                has_base = base is not None and db.execute(
+                    "SELECT 1 FROM content_blobs WHERE checksum = ?", (base,)).fetchone() and \
+                    not db.execute("SELECT 1 FROM content_blobs WHERE base_checksum = ?",
+                                   (checksum,)).fetchone()
+                body = bodies.pack_past(ct.code, f"{ct.name} {id_}", checksum, old,
+                                        base if has_base else None)
+                db.execute("UPDATE content_blobs SET codec = ?, dict_id = ?, base_checksum = "
+                           "?, content_data = ? WHERE checksum = ?",
+                           (body.codec, body.dict_id, body.base, body.data, checksum))
+                done += 1
+        if progress:
+            progress(ct.name, done)
+    return done
