@@ -87,6 +87,13 @@ def _bucket_missing(exc: BaseException) -> bool:
         "NoSuchBucket", "ContainerNotFound", "bucket does not exist", "NoSuchContainer"))
 
 
+def file_chunks(path: Path, size: int = 16 * 1024 * 1024) -> Iterator[bytes]:
+    """A file in parts, for a multipart upload (obstore aborts it if this raises)."""
+    with open(path, "rb") as f:
+        while chunk := f.read(size):
+            yield chunk
+
+
 @dataclass
 class Destination:
     """One snapshot folder: a bucket (and prefix), a container, or a local directory."""
@@ -124,7 +131,8 @@ class Destination:
             if large:
                 if self.exists(key):
                     raise SnapshotError(f"{key} already exists at {self.url}")
-                obstore.put(self.store, key, source, use_multipart=True,
+                chunks = file_chunks(source) if isinstance(source, Path) else [source]
+                obstore.put(self.store, key, chunks, use_multipart=True,
                             chunk_size=16 * 1024 * 1024, max_concurrency=4)
             else:
                 obstore.put(self.store, key, source, mode="create")
