@@ -25,8 +25,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-WORDS = ("revenue orders users region weekly churn pipeline margin cohort funnel retention "
-         "inventory shipping returns forecast target quota campaign session conversion").split()
+WORDS = ["revenue", "orders", "users", "region", "weekly", "churn", "pipeline", "margin",
+         "cohort", "funnel", "retention", "inventory", "shipping", "returns", "forecast",
+         "target", "quota", "campaign", "session", "conversion"]
 
 
 def dashboard(rng: random.Random, i: int, round_: int) -> dict:

@@ -12,6 +12,7 @@ take one anyway)."""
 
 import os
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,12 +45,18 @@ class SnapshotResource(dg.ConfigurableResource):
     group_name="looker_offsite",
     deps=[asset_key(ct) for ct in CONTENT_TYPES],
     required_resource_keys={IO_MANAGER_KEY, SNAPSHOT_RESOURCE_KEY},
+    # Without a destination it is skipped, not failed: `materialize --select '*'` must still
+    # succeed for a team that takes no snapshots.
+    output_required=False,
     description="A consistent, compressed (optionally encrypted) copy of the whole store, "
-    "uploaded to the snapshot destination with its manifest written last.",
+    f"uploaded to ${URL_ENV} with its manifest written last (skipped when it is not set).",
 )
-def looker_snapshot(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def looker_snapshot(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
     settings: SnapshotResource = getattr(context.resources, SNAPSHOT_RESOURCE_KEY)
     manager: LookerContentIOManager = getattr(context.resources, IO_MANAGER_KEY)
+    if not (settings.url or os.environ.get(URL_ENV)):
+        context.log.warning(f"no snapshot destination ({URL_ENV} unset): nothing pushed")
+        return
     try:
         destination = open_destination(settings.url)
         recipients = keys.parse_recipients(settings.recipients)
@@ -61,7 +68,7 @@ def looker_snapshot(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         # The message names the problem, never a credential; the upload left no manifest.
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     context.log.info(f"pushed {pushed.name}: {pushed.bytes:,} bytes in {pushed.seconds:.1f} s")
-    return dg.MaterializeResult(metadata={
+    yield dg.MaterializeResult(metadata={
         "name": pushed.name, "bytes": dg.MetadataValue.int(pushed.bytes),
         "sha256": pushed.sha256, "seconds": dg.MetadataValue.float(round(pushed.seconds, 3)),
         "store_bytes": dg.MetadataValue.int(pushed.store_bytes),

@@ -460,3 +460,8 @@ def test_the_snapshot_asset(sqlite_store: Path, folder: Path, tmp_path: Path) ->
                                 resources={**resources, "looker_snapshots": SnapshotResource(
                                     url=str(tmp_path / "unmounted"))})
         assert not failed.success
+        # No destination configured: skipped, not failed (`materialize --select '*'`).
+        skipped = dg.materialize([looker_snapshot], instance=instance, resources={
+            **resources, "looker_snapshots": SnapshotResource()})
+        assert skipped.success
+        assert not skipped.asset_materializations_for_node("looker_snapshot")
