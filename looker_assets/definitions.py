@@ -17,6 +17,13 @@ from looker_assets.retention_job import build_prune_schedule, looker_prune_job
 from looker_assets.schedules import build_daily_schedule, build_reread_jobs_and_schedules
 from looker_assets.sensors import build_rerun_sensor
 from looker_assets.settings import GROUP
+from looker_assets.snapshot_job import (
+    SNAPSHOT_RESOURCE_KEY,
+    SnapshotResource,
+    build_snapshot_sensors,
+    looker_snapshot,
+    looker_snapshot_job,
+)
 
 EXECUTOR_ENV = "LOOKER_ASSETS_EXECUTOR"
 
@@ -65,15 +72,17 @@ looker_sync_job = dg.define_asset_job(
 REREAD_JOBS, REREAD_SCHEDULES = build_reread_jobs_and_schedules()
 
 defs = dg.Definitions(
-    assets=CONTENT_ASSETS,
+    assets=[*CONTENT_ASSETS, looker_snapshot],
     asset_checks=CONTENT_CHECKS,
-    jobs=[looker_sync_job, *REREAD_JOBS, looker_prune_job, looker_restore_job],
+    jobs=[looker_sync_job, *REREAD_JOBS, looker_prune_job, looker_restore_job,
+          looker_snapshot_job],
     executor=_executor(),
     schedules=[build_daily_schedule(looker_sync_job), *REREAD_SCHEDULES,
                *build_prune_schedule()],
-    sensors=[build_rerun_sensor(looker_sync_job)],
+    sensors=[build_rerun_sensor(looker_sync_job), *build_snapshot_sensors(looker_sync_job)],
     resources={
         "looker": LookerResource(),
         IO_MANAGER_KEY: LookerContentIOManager(),
+        SNAPSHOT_RESOURCE_KEY: SnapshotResource(),
     },
 )
