@@ -22,7 +22,7 @@ from pydantic import Field
 from looker_assets.assets import IO_MANAGER_KEY, asset_key
 from looker_assets.content_types import CONTENT_TYPES
 from looker_assets.io_manager import LookerContentIOManager
-from looker_assets.settings import database_location
+from looker_assets.settings import GROUP, database_location
 from looker_assets.snapshots import RECIPIENT_ENV, URL_ENV, SnapshotError, keys, operations
 from looker_assets.snapshots.destination import open_destination
 
@@ -42,7 +42,7 @@ class SnapshotResource(dg.ConfigurableResource):
 
 @dg.asset(
     name="looker_snapshot",
-    group_name="looker_offsite",
+    group_name=GROUP,
     deps=[asset_key(ct) for ct in CONTENT_TYPES],
     required_resource_keys={IO_MANAGER_KEY, SNAPSHOT_RESOURCE_KEY},
     # Without a destination it is skipped, not failed: `materialize --select '*'` must still

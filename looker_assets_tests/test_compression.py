@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,8 @@ from typer.testing import CliRunner
 
 from looker_assets import content_types
 from looker_assets.cli import app
-from looker_assets.storage import codec
-from looker_assets.storage.bodies import DELTA, MAX_CHAIN, ZSTD_DICT, BodyError
+from looker_assets.storage import codec, compaction
+from looker_assets.storage.bodies import DELTA, MAX_CHAIN, ZSTD_DICT, Body, BodyError
 from looker_assets.storage.history import sync_cutoff, versions_at
 from looker_assets.storage.integrity import check_history, check_rows
 from looker_assets.storage.retention import prune
@@ -218,8 +219,6 @@ def test_previous_schema_keeps_working_and_compacts(tmp_path: Path) -> None:
     assert _exports(old, moments, tmp_path / "old") == expected
 
     # Stopped after its first batch, then run again: it takes up where it stopped.
-    from looker_assets.storage import compaction
-
     def stop(name: str, rows: int) -> None:
         raise KeyboardInterrupt
 
@@ -240,3 +239,37 @@ def test_previous_schema_keeps_working_and_compacts(tmp_path: Path) -> None:
     assert after["stored_bytes"] * 5 < after["uncompressed_bytes"] == before[
         "uncompressed_bytes"]
     assert runner.invoke(app, ["verify", "--db", str(old)]).exit_code == 0
+
+
+def test_a_postgresql_store_of_the_previous_schema_upgrades(postgres: Any) -> None:
+    url = postgres.create_database(f"t_{uuid.uuid4().hex[:16]}")
+    with ContentStore(url) as store:
+        moments = _history(store)
+        expected = {v.id: v.content_data for v in versions_at(store, DASHBOARDS.code,
+                                                               moments[-1][0])}
+        # As the previous release left it: raw bodies, no codec columns, no dictionaries.
+        db, bodies = store.db, store.bodies
+        with db.write():
+            for code, id_, c, d, data in db.execute(
+                    "SELECT content_type, id, codec, dict_id, content_data FROM content_items"
+                    ).fetchall():
+                db.execute("UPDATE content_items SET content_data = ? WHERE content_type = ? "
+                           "AND id = ?", (bodies.unpack(Body(c, d, data), id_), code, id_))
+            past = [(bodies.past(checksum, checksum)[0], checksum) for (checksum,) in
+                    db.execute("SELECT checksum FROM content_blobs").fetchall()]
+            db.execute("UPDATE content_blobs SET base_checksum = NULL")
+            db.executemany("UPDATE content_blobs SET content_data = ? WHERE checksum = ?", past)
+            db.execute("ALTER TABLE content_items DROP COLUMN codec, DROP COLUMN dict_id")
+            db.execute("ALTER TABLE content_blobs DROP COLUMN codec, DROP COLUMN dict_id, "
+                       "DROP COLUMN base_checksum")
+            db.execute("DROP TABLE content_dicts")
+            db.execute("UPDATE store_meta SET value = '2' WHERE key = 'schema_version'")
+    with ContentStore(url) as store:
+        assert store.upgraded_from == 2
+        assert {v.id: v.content_data for v in versions_at(
+            store, DASHBOARDS.code, moments[-1][0])} == expected
+        report = compaction.compact(store)
+        assert report.current_recoded == OBJECTS and report.saved > 0
+        _check_reads(store, moments)
+    with ContentStore(url) as store:
+        assert store.upgraded_from is None

@@ -20,4 +20,4 @@ def main() -> None:
     try:
         app()
     except BodyError as exc:  # a damaged store, met while reading it
-        fail(str(exc))
+        fail(f"{exc}; run `looker-assets verify`")

@@ -47,6 +47,10 @@ class BodyError(ValueError):
     """A stored body that cannot be read back exactly: corrupt, or its dictionary or delta base
     missing. Names the object and version; no bytes are returned for it."""
 
+    def __init__(self, what: str, problem: str) -> None:
+        super().__init__(f"{what}: {problem}")
+        self.problem = problem
+
 
 @dataclass(frozen=True, slots=True)
 class Body:
@@ -117,14 +121,13 @@ class Bodies:
 
     def _dictionary(self, dict_id: int | None, what: str) -> Any:
         if dict_id is None:
-            raise BodyError(f"{what}: compressed with a dictionary, but names none")
+            raise BodyError(what, "compressed with a dictionary, but names none")
         found = self._dicts.get(dict_id)
         if found is None:
             row = self.db.execute("SELECT dict_data FROM content_dicts WHERE dict_id = ?",
                                   (dict_id,)).fetchone()
             if row is None:
-                raise BodyError(f"{what}: its dictionary {dict_id} is missing from "
-                                f"content_dicts")
+                raise BodyError(what, f"its dictionary {dict_id} is missing from content_dicts")
             found = self._dicts.setdefault(dict_id, zstd.ZstdDict(bytes(row[0])))
         return found
 
@@ -194,25 +197,23 @@ class Bodies:
                                        zstd_dict=self._dictionary(body.dict_id, what)), links
             if codec == DELTA:
                 if body.base is None:
-                    raise BodyError(f"{what}: a delta without a base")
+                    raise BodyError(what, "a delta without a base")
                 base_raw, links = self.past(body.base, what, links + 1)
                 prefix = zstd.ZstdDict(base_raw, is_raw=True).as_prefix
                 return zstd.decompress(body.data, zstd_dict=prefix), links
         except zstd.ZstdError as exc:
-            raise BodyError(f"{what}: the stored body does not decode ({exc}); run "
-                            f"`looker-assets verify`") from None
-        raise BodyError(f"{what}: unknown codec {codec} (written by a newer looker_assets?)")
+            raise BodyError(what, f"the stored body does not decode ({exc})") from None
+        raise BodyError(what, f"unknown codec {codec} (written by a newer looker_assets?)")
 
     def past(self, checksum: str, what: str, links: int = 0) -> tuple[bytes, int]:
         """The raw bytes of a past version in content_blobs, and how many delta links were
         decoded to reach them."""
         if links > MAX_CHAIN * 2:  # a chain no writer makes: a loop, or a damaged store
-            raise BodyError(f"{what}: delta chain longer than {MAX_CHAIN * 2} at "
-                            f"{checksum[:12]}")
+            raise BodyError(what, f"delta chain longer than {MAX_CHAIN * 2} at {checksum[:12]}")
         row = self.db.execute(
             "SELECT codec, dict_id, base_checksum, content_data FROM content_blobs "
             "WHERE checksum = ?", (checksum,)).fetchone()
         if row is None:
-            raise BodyError(f"{what}: the bytes of version {checksum[:12]} are missing")
+            raise BodyError(what, f"the bytes of version {checksum[:12]} are missing")
         codec, dict_id, base, data = row
         return self._unpack(Body(codec, dict_id, data, base), what, links)

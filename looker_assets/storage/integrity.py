@@ -51,7 +51,7 @@ def _body_problem(store: ContentStore, body: Body | None, size: int,
     try:
         data = store.bodies.unpack(body, "body")
     except BodyError as exc:
-        return str(exc).removeprefix("body: ")
+        return exc.problem
     if len(data) != size:
         return f"content_size {size} != {len(data)} bytes"
     if codec.checksum(data) != checksum:

@@ -23,7 +23,15 @@ from looker_assets.storage.backend import (
     redact,
     scrub,
 )
-from looker_assets.storage.bodies import TRAIN_MAX_SAMPLES, ZSTD, Bodies, Body, Dictionary
+from looker_assets.storage.bodies import (
+    TRAIN_MAX_SAMPLES,
+    TRAIN_MIN_SAMPLES,
+    ZSTD,
+    Bodies,
+    Body,
+    BodyError,
+    Dictionary,
+)
 from looker_assets.storage.schema import (
     APPLICATION,
     APPLICATION_ID,
@@ -429,10 +437,17 @@ class ContentStore:
         """Train and store a new dictionary for the type from `samples` plus its stored
         objects (their raw bytes), newest first; None when too few to train on."""
         samples = list(samples)
+        stored = self.db.execute("SELECT count(*) FROM content_items WHERE content_type = ? "
+                                 "AND deleted_at IS NULL", (content_type,)).fetchone()[0]
+        if len(samples) + stored < TRAIN_MIN_SAMPLES:
+            return None
         wanted = TRAIN_MAX_SAMPLES - len(samples)
-        if wanted > 0:
-            samples += [item.content_data for item in self.iter_items(
-                content_type, include_deleted=False, limit=wanted, newest_first=True)]
+        for id_, codec_, dict_id, data in self.db.execute(
+                f"SELECT id, codec, dict_id, content_data FROM content_items WHERE "
+                f"content_type = ? AND deleted_at IS NULL ORDER BY synced_at DESC "
+                f"LIMIT {max(wanted, 0)}", (content_type,)).fetchall():
+            with suppress(BodyError):  # a damaged row is `verify`'s to report, not a sample
+                samples.append(self.bodies.unpack(Body(codec_, dict_id, data), id_))
         dictionary = self.bodies.train(content_type, samples)
         if dictionary is None:
             return None
@@ -658,9 +673,8 @@ class ContentStore:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def iter_items(self, content_type: int | None = None, include_deleted: bool = True,
-                   limit: int | None = None, newest_first: bool = False,
-                   ) -> Iterator[StoredItem]:
+    def iter_items(self, content_type: int | None = None,
+                   include_deleted: bool = True) -> Iterator[StoredItem]:
         """Stored rows with their raw bytes, one at a time (the cursor streams; memory stays
         flat). Raises BodyError for a body that does not read back exactly."""
         sql = ("SELECT content_type, id, deleted_at, content_size, checksum, codec, dict_id, "
@@ -673,9 +687,7 @@ class ContentStore:
             clauses.append("deleted_at IS NULL")
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
-        sql += " ORDER BY synced_at DESC" if newest_first else " ORDER BY content_type, id"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
+        sql += " ORDER BY content_type, id"
         unpack = self.bodies.unpack
         for code, id_, deleted_at, size, checksum, codec_, dict_id, data in self.db.stream(
                 sql, params):
