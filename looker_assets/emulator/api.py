@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from . import spec
+from . import spec, validation
 from .fields import FieldsError, parse_fields, project
 from .generate import API_USER_ID
 from .kinds import KINDS, KindInfo, ListRoute
@@ -128,6 +128,7 @@ class Api:
             method, path = ops[op_id]
             self._add(Route(method, API + path, self._write_handler(op_id, method, path)))
         self._add(Route("GET", f"{API}/merge_queries/{{merge_query_id}}", self.merge_query))
+        self._add(Route("GET", f"{API}/content_validation", self.content_validation))
 
     def resolve(self, method: str, path: str) -> tuple[Route | None, dict[str, str], str | None]:
         """(route, decoded path parameters, template of the path if only the method is wrong)."""
@@ -286,6 +287,11 @@ class Api:
     def query(self, req: Request) -> Reply:
         return self._answer(req, "/queries/{query_id}",
                             self.store.query_dict(req.path_params["query_id"]))
+
+    def content_validation(self, req: Request) -> Reply:
+        """content_validation: looks and tiles whose queries the LookML no longer serves."""
+        return self._answer(req, "/content_validation",
+                            validation.content_validation(self.store, req.query))
 
     def merge_query(self, req: Request) -> Reply:
         return self._answer(req, "/merge_queries/{merge_query_id}",

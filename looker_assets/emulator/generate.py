@@ -1,4 +1,15 @@
-"""Deterministic content records for a given (scale, seed).
+"""Deterministic content records for a given (scale, seed, instance).
+
+`instance` 0 (the default) is the emulator's one instance. Instance k > 0 is another Looker
+of the same company, for cross-instance (migration) tests: the same deployed LookML as
+instance 0 of the same seed at `base_scale` (projects, connections, models, explores and
+LookML dashboards copied record for record), and everything else its own, from an RNG stream
+of its own: dashboard 1 exists in both but is another dashboard, every other user shares an
+email (and name, and personal folder name) with an instance-0 user at another id (id + k) while
+the rest exist only there, two in three top-level Shared folders and every other group take
+instance-0 names. Scale 0 is a bare instance: roots, four users with their personal folders,
+groups, roles, user attributes and the LookML, and no dashboards, looks, boards, schedules or
+alerts (a fresh migration target).
 
 A record holds what differs between objects of a kind (titles, owners, folders, timestamps,
 relations); render.py turns it into the full spec object. Records are small so that start-up
@@ -8,6 +19,7 @@ are rebuilt from a per-object RNG when first requested.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,6 +32,8 @@ ADMIN_ROLE_ID = "1"
 SHARED_ROOT = "1"
 USERS_ROOT = "2"
 LOOKML_FOLDER = "lookml"
+# What another instance of the same company shares with instance 0: its deployed LookML.
+LOOKML_KINDS = ("projects", "connections", "lookml_models", "explores")
 ALWAYS_TRASHED = ("8", "21")
 
 PROJECT_NAMES = (
@@ -138,6 +152,15 @@ class Counts:
             color_collections=small(5000, 3, 12),
         )
 
+    @classmethod
+    def bare(cls) -> Counts:
+        """Scale 0: what a new instance has before anyone builds content in it."""
+        c = cls.for_scale(1)
+        c.dashboards = c.lookml_dashboards  # LookML dashboards only
+        c.folders = 2 + c.users  # the roots and one personal folder per user
+        c.looks = c.scheduled_plans = c.alerts = c.boards = 0
+        return c
+
 
 def _numbered(names: Iterable[str], n: int) -> list[str]:
     base = list(names)
@@ -161,12 +184,30 @@ def _extra_top(rng: random.Random) -> dict[str, Any]:
 class Generator:
     """Builds every record; also builds single new records for `create()`."""
 
-    def __init__(self, scale: int, seed: int, client_id: str) -> None:
-        self.seed = seed
+    def __init__(self, scale: int, seed: int, client_id: str, instance: int = 0,
+                 base_scale: int | None = None) -> None:
+        self.bare = scale <= 0
+        self.instance = instance
+        # LookML (explore fields, LookML dashboard tiles) is drawn from `lookml_seed`, which is
+        # the same on every instance; the rest from `seed`, which is the instance's own.
+        self.lookml_seed = seed
+        self.seed = instance_seed(seed, instance)
         self.client_id = client_id
-        self.counts = Counts.for_scale(scale)
-        self.rng = random.Random(seed)
+        self.counts = Counts.bare() if self.bare else Counts.for_scale(scale)
+        self.reference: Generator | None = None
+        if instance:
+            # Instance 0 at base_scale, for what this instance shares with it.
+            ref = Generator(scale if base_scale is None else base_scale, seed, client_id)
+            ref.generate()
+            self.reference = ref
+            c, rc = self.counts, ref.counts
+            c.projects, c.connections = rc.projects, rc.connections
+            c.lookml_models, c.explores = rc.lookml_models, rc.explores
+            c.dashboards += rc.lookml_dashboards - c.lookml_dashboards
+            c.lookml_dashboards = rc.lookml_dashboards
+        self.rng = random.Random(self.seed)
         self.records: dict[str, dict[str, Record]] = {}
+        self._top_folders = 0  # top-level Shared folders made so far (names shared with ref)
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -214,6 +255,14 @@ class Generator:
         for kind, n, make in steps:
             recs: dict[str, Record] = {}
             self.records[kind] = recs
+            if self.reference is not None and kind in LOOKML_KINDS:
+                # Copies (models' explore lists already linked), so writes stay per instance.
+                for key, r in self.reference.records[kind].items():
+                    recs[key] = Record(key, dict(r.fields),
+                                       {k: list(v) if isinstance(v, list) else v
+                                        for k, v in r.meta.items()})
+                self._pools[kind] = list(recs)
+                continue
             for i in range(n):
                 key = self.key_for(kind, i)
                 rec = make(key, self.rng, i)
@@ -255,7 +304,7 @@ class Generator:
         c = self.counts
         # Roots 1 and 2, personal folders for as many users as the budget allows, the rest
         # shared sub-folders; "lookml" is the home of LookML dashboards.
-        n_personal = max(1, min(c.users, (c.folders - 3) // 2))
+        n_personal = c.users if self.bare else max(1, min(c.users, (c.folders - 3) // 2))
         self._personal_folder = {str(u + 1): str(u + 3) for u in range(n_personal)}
         self._folder_owner = {f: u for u, f in self._personal_folder.items()}
         self._n_personal = n_personal
@@ -446,7 +495,8 @@ class Generator:
                 "externally_managed": ext,
                 "id": key,
                 "include_by_default": i == 0,
-                "name": "All Users" if i == 0 else f"{rng.choice(V.TOPICS)} team {i + 1}",
+                "name": "All Users" if i == 0 else self._shared_name(
+                    "groups", "name", i, f"{rng.choice(V.TOPICS)} team {i + 1}"),
                 **self.extra(rng),
             },
             {"parent_group_ids": sorted(parents, key=int), "role_ids": sorted(role_ids, key=int)},
@@ -497,6 +547,14 @@ class Generator:
             role_ids = [ADMIN_ROLE_ID] if admin else rng.sample(roles[1:], 1)
         personal = self._personal_folder.get(key)
         email = f"{V.ascii_handle(first, i)}.{V.ascii_handle(last, i)}.{key}@example.com"
+        if self.reference is not None and key != API_USER_ID:
+            twin = self._twin_user(key)
+            if twin is not None:
+                # The same person as the other instance's user twin: same email, other id.
+                first, last, email = twin["first_name"], twin["last_name"], twin["email"]
+            else:
+                # Someone the other instance does not know (its emails end in example.com).
+                email = email.replace("@example.com", f"@i{self.instance}.example.com")
         created = V.random_epoch(rng)
         return Record(
             key,
@@ -548,6 +606,8 @@ class Generator:
             else:
                 parent = rng.choice(earlier) if earlier and rng.random() < 0.6 else SHARED_ROOT
             name = V.title(rng, "Folder")
+            if parent == SHARED_ROOT and self.reference is not None:
+                name = self._top_folder_name(name)
         users = list(self.records["users"])
         creator = owner if owner else (rng.choice(users) if n > 2 else None)
         rec = Record(
@@ -573,6 +633,38 @@ class Generator:
         if not personal and n > 2 and not descendant:
             self._shared_folders.append(key)
         return rec
+
+    # -- another instance: what it shares with instance 0 ----------------------------------
+
+    def _twin_user(self, key: str) -> dict[str, Any] | None:
+        """The instance-0 user that user `key` of this instance is (every other user, at
+        id + instance), or None for a user only this instance has."""
+        ref = self.reference
+        if ref is None or int(key) % 2:
+            return None
+        twin = ref.records["users"].get(str(int(key) + self.instance))
+        return None if twin is None else twin.fields
+
+    def _shared_name(self, kind: str, prop: str, i: int, own: str) -> str:
+        """Every other object of `kind` takes the name of instance 0's object at index i +
+        instance (when there is one); the rest keep `own`."""
+        ref = self.reference
+        if ref is None or i % 2 == 0:
+            return own
+        recs = list(ref.records[kind].values())
+        j = i + self.instance
+        return recs[j].fields[prop] if j < len(recs) else own
+
+    def _top_folder_name(self, own: str) -> str:
+        """Two in three top-level Shared folders are named like one of instance 0's (holding
+        other content); the third keeps its own name."""
+        ref = self.reference
+        j, self._top_folders = self._top_folders, self._top_folders + 1
+        if ref is None or j % 3 == 2:
+            return own
+        tops = [r.fields["name"] for k, r in ref.records["folders"].items()
+                if k.isdigit() and int(k) > 2 and r.fields.get("parent_id") == SHARED_ROOT]
+        return tops[j] if j < len(tops) else own
 
     def _content_folder(self, rng: random.Random) -> tuple[str, str | None]:
         """A folder for a new look/dashboard and its natural owner (None: any user)."""
@@ -693,7 +785,8 @@ class Generator:
         names = _numbered(LOOKML_DASHBOARD_NAMES, self.counts.lookml_dashboards)
         for j, name in enumerate(names):
             model = models[j % len(models)] if j else models[0]
-            rec = self.lookml_dashboard(f"{model}::{name}", random.Random(self.seed * 7919 + j))
+            rng = random.Random(self.lookml_seed * 7919 + j)
+            rec = self.lookml_dashboard(f"{model}::{name}", rng)
             recs[rec.key] = rec
 
     def lookml_dashboard(self, key: str, rng: random.Random) -> Record:
@@ -901,6 +994,14 @@ class Generator:
             "sequentialPalettes": [continuous("Sequential", j) for j in range(2)],
             "divergingPalettes": [continuous("Diverging", j) for j in range(rng.randint(0, 2))],
         })
+
+
+def instance_seed(seed: int, instance: int) -> int:
+    """The seed of instance `instance`'s own content (instance 0: `seed` itself)."""
+    if not instance:
+        return seed
+    digest = hashlib.blake2b(f"instance:{seed}:{instance}".encode(), digest_size=6).digest()
+    return int.from_bytes(digest, "big")
 
 
 def element_number(dashboard_key: str, index: int) -> int:

@@ -259,11 +259,13 @@ class Renderer:
         """A generated dashboard's children as stored state (what a client can write, plus
         ids), and the queries and merge queries its tiles use."""
         key = rec.key
-        rng = V.rng_for(self.seed, "dashboards", key)
+        lookml = bool(rec.meta.get("lookml"))
+        # LookML dashboards are the same on every instance of a company (see generate.py).
+        seed = self.store.lookml_seed if lookml else self.seed
+        rng = V.rng_for(seed, "dashboards", key)
         # Tabs, filter tiles, merged results and listeners draw from an RNG of their own, so
         # the tiles generated before they existed stay as they were.
-        ex = V.rng_for(self.seed, "dashboard-extras", key)
-        lookml = bool(rec.meta.get("lookml"))
+        ex = V.rng_for(seed, "dashboard-extras", key)
         explores = self.store.seed_keys("explores")
         looks = rec.meta.get("elements", ())
         first_layout = int(element_number(key, 0) // 1000 * 10 + 1)
@@ -619,7 +621,7 @@ class Renderer:
         d["always_join"] = []
 
     def _heavy_explores(self, d: dict[str, Any], rec: Record) -> None:
-        rng = V.rng_for(self.seed, "explores", rec.key)
+        rng = V.rng_for(self.store.lookml_seed, "explores", rec.key)
         view = d["view_name"]
         model = d["model_name"]
         project = d.get("project_name")

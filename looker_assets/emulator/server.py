@@ -136,6 +136,14 @@ class LookerEmulator:
     """A Looker API 4.0 server on 127.0.0.1 with deterministic content.
 
     `with LookerEmulator(scale=1000) as emu:` starts it (on a free port) and stops it.
+
+    `instance=k` (k > 0) makes another Looker instance of the same company, for migration
+    tests: the LookML (projects, connections, models, explores, LookML dashboards) of instance
+    0 with the same seed at `base_scale` (default: `scale`), and content of its own at the same
+    ids (dashboard 1 is another dashboard), users sharing an email with an instance-0 user at
+    another id, users only it has, and top-level Shared folders and groups named like instance
+    0's. `scale=0` gives a bare instance: roots, a few users, groups, roles and the LookML.
+    The default (`instance=0`) is unchanged.
     """
 
     def __init__(
@@ -146,15 +154,18 @@ class LookerEmulator:
         client_secret: str = DEFAULT_CLIENT_SECRET,
         token_ttl: float = 3600.0,
         faults: Faults | None = None,
+        instance: int = 0,
+        base_scale: int | None = None,
     ) -> None:
         self.scale = scale
         self.seed = seed
+        self.instance = instance
         self.client_id = client_id
         self.client_secret = client_secret
         self.token_ttl = token_ttl
         self._faults = faults if faults is not None else Faults()
         self._stats = Stats()
-        self._store = Store(scale, seed, client_id)
+        self._store = Store(scale, seed, client_id, instance=instance, base_scale=base_scale)
         self._tokens = TokenStore(token_ttl)
         self._api = Api(self._store, self._tokens, client_id, client_secret, lambda: self.url)
         self._server: _Server | None = None
@@ -361,6 +372,7 @@ class LookerEmulator:
                     "url": self.url,
                     "scale": self.scale,
                     "seed": self.seed,
+                    "instance": self.instance,
                     "kinds": self.kinds(),
                 }
                 return Reply(200, _encode(info))
@@ -403,8 +415,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8123, help="0 picks a free port")
-    p.add_argument("--scale", type=int, default=10000, help="about how many objects in total")
+    p.add_argument("--scale", type=int, default=10000,
+                   help="about how many objects in total (0: a bare instance)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--instance", type=int, default=0,
+                   help="another instance of the same company (1, 2, ...): the LookML of "
+                        "instance 0, content, ids and users of its own (for migrations)")
+    p.add_argument("--base-scale", type=int, default=None,
+                   help="with --instance: the scale of the instance 0 whose LookML and names "
+                        "it shares (default --scale)")
     p.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
     p.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET)
     p.add_argument("--token-ttl", type=float, default=3600.0, help="seconds")
@@ -443,6 +462,8 @@ def main(argv: list[str] | None = None) -> int:
         client_secret=args.client_secret,
         token_ttl=args.token_ttl,
         faults=faults,
+        instance=args.instance,
+        base_scale=args.base_scale,
     )
     stop = threading.Event()
 

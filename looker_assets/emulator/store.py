@@ -94,12 +94,17 @@ class ByteCache:
 
 class Store:
     def __init__(
-        self, scale: int, seed: int, client_id: str, cache_bytes: int = 192 * 1024 * 1024
+        self, scale: int, seed: int, client_id: str, cache_bytes: int = 192 * 1024 * 1024,
+        instance: int = 0, base_scale: int | None = None,
     ) -> None:
         self.scale = scale
-        self.seed = seed
         self.client_id = client_id
-        self.generator = Generator(scale, seed, client_id)
+        self.instance = instance
+        self.generator = Generator(scale, seed, client_id, instance, base_scale)
+        # Another instance draws its own content from a seed of its own and shares the LookML
+        # (drawn from the given seed) with instance 0; for instance 0 both are `seed`.
+        self.seed = self.generator.seed
+        self.lookml_seed = seed
         self._records: dict[str, dict[str, Record]] = self.generator.generate()
         self._order: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in self._records.items()}
         self.generation = 0
