@@ -168,3 +168,51 @@ def write_requests(emu: LookerEmulator) -> int:
     """Writes the emulator answered since its counters were reset (logins aside)."""
     return sum(n for (method, template), n in emu.stats.by_route.items()
                if method in WRITE_METHODS and not template.endswith("/login"))
+
+
+# -- two instances, for migrations ----------------------------------------------------------
+
+
+def serve_instances(target_scale: int = 100, source_scale: int = 300, seed: int = 11
+                    ) -> Iterator[tuple[LookerEmulator, LookerEmulator]]:
+    """(source, target) on 127.0.0.1: instance 0 and another instance of the same company
+    (instance 1: the source's LookML, its own ids, users and content; scale 0: bare)."""
+    source = LookerEmulator(scale=source_scale, seed=seed, faults=Faults())
+    target = LookerEmulator(scale=target_scale, seed=seed, faults=Faults(), instance=1,
+                            base_scale=source_scale)
+    source.start(host="127.0.0.1", port=0)
+    try:
+        target.start(host="127.0.0.1", port=0)
+        try:
+            yield source, target
+        finally:
+            target.stop()
+    finally:
+        source.stop()
+
+
+@pytest.fixture
+def two_instances() -> Iterator[tuple[LookerEmulator, LookerEmulator]]:
+    """A source (scale 300) and a small, different target (scale 100) sharing only LookML,
+    some user emails (at other ids) and some folder and group names; free to mutate."""
+    yield from serve_instances()
+
+
+@pytest.fixture
+def bare_target_instances() -> Iterator[tuple[LookerEmulator, LookerEmulator]]:
+    """A source (scale 300) and a bare target: roots, four users, groups, roles, LookML."""
+    yield from serve_instances(target_scale=0)
+
+
+def write_looker_ini(path: Path, section: str, emu: LookerEmulator) -> Path:
+    """Add (or replace) a looker-sdk style section for `emu` in the ini file at `path`."""
+    import configparser
+
+    ini = configparser.ConfigParser()
+    if path.exists():
+        ini.read(path, encoding="utf-8")
+    ini[section] = {"base_url": emu.url, "client_id": emu.client_id,
+                    "client_secret": emu.client_secret, "verify_ssl": "False"}
+    with path.open("w", encoding="utf-8") as fh:
+        ini.write(fh)
+    return path
