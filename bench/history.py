@@ -78,8 +78,9 @@ print(json.dumps({"objects": objects, "seconds": time.perf_counter() - started})
 
 def full_sync(emu: EmulatorProcess, code: Path, db: Path, concurrency: int) -> dict[str, Any]:
     env = {**os.environ, **emu.looker_env(), "PYTHONPATH": str(code)}
+    # cwd too: `python -c` puts the working directory first on sys.path, before PYTHONPATH.
     proc = subprocess.run([sys.executable, "-c", FULL_SYNC, str(db), str(concurrency)],
-                          env=env, capture_output=True, text=True, check=True)
+                          env=env, capture_output=True, text=True, check=True, cwd=code)
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     result["rate"] = result["objects"] / result["seconds"]
     return result
@@ -122,7 +123,7 @@ def export_rate(db: Path, out: Path, at: str | None) -> tuple[int, float]:
     """The `export` command's own function, in this process (its summary line discarded)."""
     started = time.perf_counter()
     with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
-        export(out, db=db, at=at, include_deleted=False, json_output=True)
+        export(out, db=str(db), at=at, include_deleted=False, json_output=True)
     seconds = time.perf_counter() - started
     files = sum(1 for _ in out.rglob("*.json"))
     return files, seconds
@@ -196,6 +197,7 @@ def main() -> None:
     parser.add_argument("--lookup-objects", type=int, default=100_000)
     parser.add_argument("--lookup-versions", type=int, default=30)
     parser.add_argument("--only-lookup", action="store_true", help="just part 5")
+    parser.add_argument("--only-full-sync", action="store_true", help="just part 1")
     args = parser.parse_args()
     print(f"machine: {platform.node()} {platform.machine()}, Python {platform.python_version()}; "
           f"emulator scale {args.scale}, latency {args.latency_ms:g} ms, max_concurrency "
@@ -236,6 +238,8 @@ def run(args: argparse.Namespace, tmp: Path, baseline: Path) -> None:
                     best[label] = result
         ratio = best["compressed"]["rate"] / best["baseline"]["rate"]
         print(f"  compressed / baseline rate: {ratio:.3f} ({100 * (ratio - 1):+.1f}%)")
+        if args.only_full_sync:
+            return
 
         print(f"2. {args.days} days, {100 * args.changed:g}% of objects changed before each "
               f"sync:", flush=True)

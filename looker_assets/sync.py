@@ -191,6 +191,7 @@ def run_sync(
         if result.skipped is not None:
             result.listing_complete = True
             return result
+    store.note_instance(getattr(stream.client, "base_url", ""))
     tune_allocator()  # before the stream starts its fetch threads
     started = time.monotonic()
     synced_at = codec.now_utc()

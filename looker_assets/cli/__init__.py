@@ -9,11 +9,11 @@ order they are imported here.
 from looker_assets.cli.common import app, fail
 from looker_assets.storage.bodies import BodyError
 from looker_assets.cli import run_commands, inspect_commands, history_commands
-from looker_assets.cli import restore_commands, snapshot_commands
+from looker_assets.cli import restore_commands, migrate_commands, snapshot_commands
 
 __all__ = ["app", "main"]
 _COMMAND_MODULES = (run_commands, inspect_commands, history_commands, restore_commands,
-                    snapshot_commands)
+                    migrate_commands, snapshot_commands)
 
 
 def main() -> None:

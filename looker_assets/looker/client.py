@@ -177,6 +177,10 @@ class ClientScope:
         return None if self.run is None else self.run.budget
 
     @property
+    def base_url(self) -> str:
+        return self.client.base_url
+
+    @property
     def gate(self) -> RequestGate:
         return self.client.gate
 

@@ -91,7 +91,9 @@ def _match(backup: list[dict[str, Any]], live: list[dict[str, Any]], child: str,
     out: dict[str, str | None] = {}
     for c in backup:
         old = str(c.get("id"))
-        for candidate in (old, r.records.mapped(child, old)):
+        # On another instance (migrate) a live child of the same id is not this one.
+        same_id = old if r.migration is None else None
+        for candidate in (same_id, r.records.mapped(child, old)):
             if candidate is not None and candidate in by_id and candidate not in taken:
                 out[old] = candidate
                 taken.add(candidate)
@@ -107,6 +109,8 @@ def _match(backup: list[dict[str, Any]], live: list[dict[str, Any]], child: str,
             if lid not in taken and key(lc) == key(c):
                 out[old] = lid
                 taken.add(lid)
+                if r.migration is not None:  # kept in the id map: the next run finds it so
+                    r.remember_child(child, old, lid)
                 break
     return out
 
@@ -216,7 +220,11 @@ class Reconciler:
         out["dashboard_layout_id"] = layout
         out["look_id"] = look
         out["filter"] = self._filter_name(el.get("filter_id"), filters)
-        out["merge_result_id"] = el.get("merge_result_id")
+        merge = el.get("merge_result_id")
+        if backup and merge and self.r.migration is not None:
+            # Made again on the other instance: compared through the id map.
+            merge = self.r.records.mapped("merge_queries", str(merge)) or f"<new {merge}>"
+        out["merge_result_id"] = merge
         out["query"] = None if look or el.get("merge_result_id") else query_form(el.get("query"))
         rm = el.get("result_maker")
         out["result_maker"] = None if _text(el) or not rm else pick(rm, RESULT_MAKER_FIELDS)
@@ -299,7 +307,8 @@ class Reconciler:
     def merge_id(self, old: str) -> str:
         """A merge query is immutable and never deleted on its instance; where it is missing
         (another instance, a purge), it is made again from the backup with its sources."""
-        if self.r.get_or_none(f"/merge_queries/{quote(old, safe='')}") is not None:
+        elsewhere = self.r.migration is not None
+        if not elsewhere and self.r.get_or_none(f"/merge_queries/{quote(old, safe='')}"):
             return old
         mapped = self.r.records.mapped("merge_queries", old)
         if mapped is not None:
@@ -311,7 +320,8 @@ class Reconciler:
             raise RestoreError(f"merge query {old} is gone from Looker and not in the backup")
         sources = []
         for source in merge.get("source_queries") or []:
-            query = self.r.get_or_none(f"/queries/{quote(str(source.get('query_id')), safe='')}")
+            query = None if elsewhere else self.r.get_or_none(
+                f"/queries/{quote(str(source.get('query_id')), safe='')}")
             if query is None and "queries" in _types():
                 query = self.r.backup_of("queries", str(source.get("query_id")))
             qid = self.query_id(query) if query else str(source.get("query_id"))

@@ -159,7 +159,7 @@ class Edged(Plain):
         other = self.r.targets.get((type_, old))
         if other is not None and other.live_id is not None:
             return other.live_id
-        if type_ in LISTINGS:
+        if type_ in LISTINGS and self.r.migration is None:
             rows = self.live_rows(type_)
             if old in rows:
                 return old
@@ -856,7 +856,7 @@ def live_cm(h: Edged, t: Target, cm_old: str) -> str | None:
         other = h.r.targets.get((type_, cm_old))
         if other is not None and other.live_id is not None:
             return other.live_id
-    if h.r.live("content_metadata", cm_old) is not None:
+    if h.r.migration is None and h.r.live("content_metadata", cm_old) is not None:
         return cm_old
     for type_ in ("content_metadata", "content_access"):
         new = h.r.records.mapped(type_, cm_old)

@@ -116,9 +116,12 @@ class Request:
     dry_run: bool = False
     max_concurrency: int = 8
     choice: K.Choice = field(default_factory=K.Choice)
+    # Into another instance (migrate): identity by the id map and natural keys, never ids.
+    migration: Any = None  # looker_assets.migrate.identity.Migration
 
     def fingerprint(self) -> str:
-        text = json.dumps({"items": sorted(self.items), "at": self.at}, sort_keys=True)
+        text = json.dumps({"items": sorted(self.items), "at": self.at,
+                           "migration": self.migration is not None}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -142,6 +145,8 @@ class Restore:
         self._cache_lock = threading.Lock()
         self._cutoffs: dict[int, str | None] = {}
         self._all: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        self.migration = request.migration
+        self._resolved: dict[tuple[str, str], str] = {}
         from looker_assets.restore.handlers import HANDLERS  # they build on this module
 
         self.handlers = {name: cls(self) for name, cls in HANDLERS.items()}
@@ -153,10 +158,15 @@ class Restore:
         ct = content_types.get(type_)
         with self.records.lock:  # one store connection, shared by the restore's threads
             if self.request.at is None:
-                return self.store.get(ct.code, id_)
-            cutoff = self._cutoff(ct.code)
-            version = None if cutoff is None else version_at(self.store, ct.code, id_, cutoff)
-            return None if version is None else version.decoded()
+                obj = self.store.get(ct.code, id_)
+            else:
+                cutoff = self._cutoff(ct.code)
+                version = None if cutoff is None else version_at(self.store, ct.code, id_,
+                                                                 cutoff)
+                obj = None if version is None else version.decoded()
+        if obj is not None and self.migration is not None:
+            obj = self.migration.rename(type_, obj)
+        return obj
 
     def _cutoff(self, code: int) -> str | None:
         if code not in self._cutoffs:
@@ -169,7 +179,10 @@ class Restore:
         the last version of each object gone since), read once per restore."""
         with self.records.lock:
             if type_ not in self._all:
-                self._all[type_] = list(objects_at(self.store, type_, self.request.at).items())
+                found = objects_at(self.store, type_, self.request.at)
+                if self.migration is not None:
+                    found = {i: self.migration.rename(type_, o) for i, o in found.items()}
+                self._all[type_] = list(found.items())
             return self._all[type_]
 
     # -- reading Looker --------------------------------------------------------------------
@@ -222,7 +235,9 @@ class Restore:
         query, so on the instance it came from the id still holds and no query need be made
         (§1.7). Only where Looker does not know it (another instance) is it made again."""
         send = send or (lambda b: self.write(target, method, path, b))
-        if query and query.get("id") is not None:
+        # On another instance the same id is another query, if any: always made again (an
+        # identical one comes back as it is).
+        if query and query.get("id") is not None and self.migration is None:
             try:
                 return send({**body, "query_id": str(query["id"])})
             except (LookerNotFound, LookerResponseError) as exc:
@@ -277,6 +292,8 @@ class Restore:
         target = self.targets.get((type_, old_id))
         if target is not None and target.live_id is not None:
             return target.live_id
+        if self.migration is not None:
+            return self.migration.resolve(self, type_, old_id)
         if type_ in K.CHILD_TYPES or type_ not in K.KINDS:
             return self.records.mapped(type_, old_id) or old_id
         if self.live(type_, old_id) is not None:
@@ -297,7 +314,8 @@ class Restore:
             if value is None or value == "":
                 continue
             if live.get(name) == value and type_ in K.KINDS and not isinstance(value, list) \
-                    and self.records.mapped(type_, str(value)) is None:
+                    and self.records.mapped(type_, str(value)) is None \
+                    and self.migration is None:
                 continue  # what the live object holds (no restore re-created it): no check
             if isinstance(value, list):
                 out[name] = [self._mapped(target, name, type_, str(v)) for v in value]
@@ -309,7 +327,13 @@ class Restore:
         new = self.live_ref(type_, old)
         if new is not None:
             return new
-        if self._planning and (type_, old) in self.targets:
+        if self.migration is not None and type_ == "users":
+            return self.migration.fallback_owner(self, target, old)
+        planned = self.targets.get((type_, old))
+        if planned is not None and planned.action == "skipped" and planned.backup:
+            raise RestoreError(f"{name} refers to {planned.label}, which is not written: "
+                               f"{planned.reason}")
+        if self._planning and planned is not None:
             return f"<new {type_} {old}>"  # made earlier in the run, once it runs
         backed = self.backup_of(type_, old) if type_ in K.KINDS else None
         what = f"{type_} {old}" + (f" ({label(backed)!r})" if backed and label(backed)
@@ -329,7 +353,13 @@ class Restore:
                 while wave:
                     wave = self._pull(wave, pool)
                 ordered = sorted(self.targets.values(), key=self._order)
-                list(pool.map(self._decide, ordered))
+                # Level by level: what an object needs is decided before it (a refused
+                # folder refuses what is in it, not a half-written tree).
+                levels: dict[int, list[Target]] = {}
+                for target in ordered:
+                    levels.setdefault(target.kind.level, []).append(target)
+                for level in sorted(levels):
+                    list(pool.map(self._decide, levels[level]))
         finally:
             self._planning = False
         return ordered
@@ -345,7 +375,8 @@ class Restore:
             for key in self._dependencies(target):
                 if key in self.targets:
                     self.targets[key].pulled_by.append(target.label)
-                elif key[0] in K.KINDS:
+                elif key[0] in K.KINDS and (self.migration is None
+                                            or self.migration.may_pull(key[0])):
                     needs.setdefault(key, []).append(target)
         gone = [key for key, live in zip(needs, pool.map(lambda k: self.live_ref(*k), needs),
                                          strict=True) if live is None]
@@ -391,7 +422,8 @@ class Restore:
         if not target.backup:
             return []
         deps: list[tuple[str, str]] = []
-        live = self._live_cache.get((target.kind.name, target.id))
+        # What the live object points at exists (on the instance the backup came from).
+        live = None if self.migration else self._live_cache.get((target.kind.name, target.id))
         for name, type_ in target.kind.refs:
             value = target.backup.get(name)
             if live is not None and live.get(name) == value:
@@ -427,6 +459,11 @@ class Restore:
                 target.action = "skipped"
                 target.reason = f"built-in {kind.name} are never written"
                 return
+            if self.migration is not None:
+                missing = self.migration.missing_lookml(self, target.backup)
+                if missing:
+                    target.action, target.reason = "skipped", missing
+                    return
             target.live_id, target.live, target.matched_by = handler.find(target)
             if target.live is None:
                 target.action = "create"
@@ -552,6 +589,15 @@ class Restore:
     def _record(self, target: Target) -> None:
         if self.run_id is None:
             return
+        if self.migration is not None and target.live_id is not None \
+                and target.status in ("done", "unchanged"):
+            # Found by natural key or made: the id map finds it next time, even renamed.
+            self.records.map_id(target.kind.name, target.id, target.live_id, self.run_id)
+            if target.live is not None and target.kind.natural:
+                from looker_assets.migrate.identity import key_text
+
+                self.records.remember_key(target.kind.name, target.id,
+                                          key_text(target.kind, target.live))
         self.records.record(self.run_id, target.kind.name, target.id, target.action,
                             target.status, target.live_id, target.error or target.reason,
                             {"changes": target.changes, "differs": target.differs})

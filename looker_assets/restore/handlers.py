@@ -130,7 +130,7 @@ class Plan(Plain):
     def diff(self, t: Target) -> list[str]:
         changes = super().diff(t)
         made_by_restore = t.action == "create" or t.matched_by == "id map"
-        if made_by_restore and not self.r.request.choice.enable_plans:
+        if (made_by_restore or self.r.migration) and not self.r.request.choice.enable_plans:
             changes = [c for c in changes if c != "enabled"]
         return changes
 
@@ -143,6 +143,27 @@ class Alert(Plain):
     def _moved(self, t: Target) -> bool:
         return "dashboard_element_id" in t.changes and t.live is not None
 
+    def _kept_off(self) -> bool:
+        """Migrated alerts are made disabled, and left as the target has them, unless the
+        operator says so (`--enable-schedules`)."""
+        return self.r.migration is not None and not self.r.request.choice.enable_plans
+
+    def create_body(self, t: Target) -> dict[str, Any]:
+        body = super().create_body(t)
+        if self._kept_off():
+            body["is_disabled"] = True
+        return body
+
+    def update_body(self, t: Target) -> dict[str, Any]:
+        body = super().update_body(t)
+        if self._kept_off() and "is_disabled" in body:
+            body["is_disabled"] = (t.live or {}).get("is_disabled", True)
+        return body
+
+    def diff(self, t: Target) -> list[str]:
+        changes = super().diff(t)
+        return [c for c in changes if c != "is_disabled"] if self._kept_off() else changes
+
     def apply(self, t: Target) -> None:
         if t.action == "create" or not self._moved(t):
             return super().apply(t)
@@ -151,6 +172,8 @@ class Alert(Plain):
         t.reason = (f"its tile was re-created: made again on the new tile, and alert {old} "
                     f"(left on the old tile) deleted")
         body = self.desired(t)
+        if self._kept_off():
+            body["is_disabled"] = True
         made = self.r.create(t, "/alerts", body, landed=lambda: self.landed(t, body))
         self.r.remember(t, str(made["id"]))
         self.r.write(t, "DELETE", f"/alerts/{quote(old or '', safe='')}")

@@ -41,20 +41,27 @@ class Plain:
         """The live object this backup is: same id; else the one an earlier restore made;
         else, where the name is the identity, the live one of that name."""
         name = t.kind.name
-        live = self.r.live(name, t.id)
-        if live is not None:
-            return t.id, live, "id"
-        new = self.r.records.mapped(name, t.id)
-        if new is not None:
-            live = self.r.live(name, new)
+        if self.r.migration is not None:
+            # Another instance: its object of the same id is another object, if any.
+            found_elsewhere = self.r.migration.find(self.r, t)
+            if found_elsewhere is not None:
+                return found_elsewhere
+        else:
+            live = self.r.live(name, t.id)
             if live is not None:
-                return new, live, "id map"
-        if t.kind.adopt and t.kind.natural:
-            found = self.r.search_one(t.kind, {k: t.backup.get(k) for k in t.kind.natural})
-            if found is not None:
-                live = self.r.live(name, found)
+                return t.id, live, "id"
+            new = self.r.records.mapped(name, t.id)
+            if new is not None:
+                live = self.r.live(name, new)
                 if live is not None:
-                    return found, live, "name"
+                    return new, live, "id map"
+            if t.kind.adopt and t.kind.natural:
+                found = self.r.search_one(t.kind,
+                                          {k: t.backup.get(k) for k in t.kind.natural})
+                if found is not None:
+                    live = self.r.live(name, found)
+                    if live is not None:
+                        return found, live, "name"
         if t.key in self.r.interrupted:
             # A killed restore sent this create and never heard back: did it land?
             try:

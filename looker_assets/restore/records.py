@@ -50,6 +50,15 @@ CREATE TABLE IF NOT EXISTS restore_id_map (
     created_at   {text} NOT NULL,
     PRIMARY KEY (source, content_type, old_id)
 );
+-- Migrations: the natural key each mapped object had when last written or seen, so that an
+-- entry is trusted only while the target object still has it (or the one it should have).
+CREATE TABLE IF NOT EXISTS restore_id_keys (
+    source       {text} NOT NULL,
+    content_type {text} NOT NULL,
+    old_id       {text} NOT NULL,
+    natural_key  TEXT NOT NULL,
+    PRIMARY KEY (source, content_type, old_id)
+);
 """
 _WORDS = {"sqlite": {"text": "TEXT"}, "postgresql": {"text": 'TEXT COLLATE "C"'}}
 
@@ -70,6 +79,10 @@ class Records:
             (t, o): n for t, o, n in self.db.execute(
                 "SELECT content_type, old_id, new_id FROM restore_id_map WHERE source = ?",
                 (source,))}
+        self._keys: dict[tuple[str, str], str] = {
+            (t, o): k for t, o, k in self.db.execute(
+                "SELECT content_type, old_id, natural_key FROM restore_id_keys WHERE "
+                "source = ?", (source,))}
 
     # -- id map ------------------------------------------------------------------------------
 
@@ -77,7 +90,9 @@ class Records:
         return self._map.get((type_, old_id))
 
     def map_id(self, type_: str, old_id: str, new_id: str, run_id: str) -> None:
-        if old_id == new_id or self._map.get((type_, old_id)) == new_id:
+        # Kept even when the ids are equal: on another instance (migrate) equal ids are
+        # a coincidence, and only the map may say they are the same object.
+        if self._map.get((type_, old_id)) == new_id:
             return
         with self.lock:
             self._map[(type_, old_id)] = new_id
@@ -87,6 +102,21 @@ class Records:
                 self.db.execute("INSERT INTO restore_id_map (source, content_type, old_id, "
                                 "new_id, run_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                                 (self.source, type_, old_id, new_id, run_id, codec.now_utc()))
+
+    def key_of(self, type_: str, old_id: str) -> str | None:
+        return self._keys.get((type_, old_id))
+
+    def remember_key(self, type_: str, old_id: str, key: str) -> None:
+        if self._keys.get((type_, old_id)) == key:
+            return
+        with self.lock:
+            self._keys[(type_, old_id)] = key
+            with self.db.write():
+                self.db.execute("DELETE FROM restore_id_keys WHERE source = ? AND "
+                                "content_type = ? AND old_id = ?", (self.source, type_, old_id))
+                self.db.execute("INSERT INTO restore_id_keys (source, content_type, old_id, "
+                                "natural_key) VALUES (?, ?, ?, ?)",
+                                (self.source, type_, old_id, key))
 
     def id_map(self) -> dict[tuple[str, str], str]:
         return dict(self._map)

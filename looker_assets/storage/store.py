@@ -289,6 +289,10 @@ _VERSION_COLUMNS = ("content_type", "id", "valid_from", "content_size", "checksu
 _VERSION_TYPES = ("int4", "text", "text", "int4", "text")
 
 
+# store_meta: the base URL of the Looker the store backs up (migrate refuses it as a target).
+INSTANCE_KEY = "looker_instance"
+
+
 def _type_name(code: int) -> str:
     found = BY_CODE.get(code)
     return found.name if found else f"content type {code}"
@@ -715,6 +719,21 @@ class ContentStore:
         return {row[0] for row in self.db.execute(
             "SELECT id FROM content_items WHERE content_type = ? AND deleted_at IS NULL",
             (content_type,))}
+
+    def instance(self) -> str | None:
+        """The Looker this store backs up (its base URL), as its syncs recorded it."""
+        row = self.db.execute("SELECT value FROM store_meta WHERE key = ?",
+                              (INSTANCE_KEY,)).fetchone()
+        return None if row is None else row[0]
+
+    def note_instance(self, base_url: str) -> None:
+        """Record the Looker a sync reads (first sync; a store backs up one instance)."""
+        if not base_url or self.instance() == base_url:
+            return
+        with self.db.write():
+            self.db.execute("INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT "
+                            "(key) DO UPDATE SET value = excluded.value",
+                            (INSTANCE_KEY, base_url))
 
     def last_synced(self) -> dict[int, str | None]:
         """Per content type: when its last complete sync finished."""

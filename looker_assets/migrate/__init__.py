@@ -1,0 +1,2 @@
+"""Migrate: backed-up content into another Looker instance, by plan (identity.py, target.py,
+scope.py, run.py)."""

@@ -1,0 +1,103 @@
+"""One migration: plan (GET requests only), then, if asked, write through the restore engine
+and run the target's content validator on what it wrote."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from looker_assets.looker.client import LookerClient
+from looker_assets.looker.errors import LookerError
+from looker_assets.migrate.identity import Migration
+from looker_assets.restore import kinds as K
+from looker_assets.restore.engine import Request, Restore, Target
+from looker_assets.storage.store import ContentStore
+
+ACTIONS = ("create", "update", "unchanged", "skipped", "failed")
+
+
+@dataclass
+class Outcome:
+    targets: list[Target]
+    written: bool
+    migration: Migration
+    validation: list[dict[str, Any]] = field(default_factory=list)
+    validation_note: str | None = None
+
+    def results(self) -> list[dict[str, Any]]:
+        return [result(t) for t in self.targets]
+
+    @property
+    def ok(self) -> bool:
+        return not any(r["action"] == "failed" or (self.written and r["differs"])
+                       for r in self.results())
+
+    def as_dict(self) -> dict[str, Any]:
+        results = self.results()
+        return {"written": self.written, "results": results,
+                "summary": {a: sum(1 for r in results if r["action"] == a) for a in ACTIONS},
+                "owner_fallbacks": sorted(self.migration.fallbacks),
+                "stale_id_map": sorted(self.migration.stale),
+                "content_validation": self.validation,
+                "content_validation_note": self.validation_note}
+
+
+def result(t: Target) -> dict[str, Any]:
+    """restore --json's shape, with the target's id as `target_id`."""
+    out = t.result()
+    action = out["action"]
+    if action == "undelete":
+        action = "update"  # a trashed target object brought back
+    return {"type": out["type"], "id": out["id"], "action": action,
+            "target_id": t.live_id, "error": out["error"], "note": out["note"],
+            "matched_by": None if t.live_id is None else t.matched_by,
+            "changes": out["changes"], "pulled_by": out["pulled_by"],
+            "verified": out["verified"], "differs": out["differs"]}
+
+
+def prepare(store: ContentStore, client: LookerClient, items: list[tuple[str, str]],
+            at: str | None, migration: Migration, choice: K.Choice, max_concurrency: int = 8,
+            progress: Callable[[str], None] | None = None) -> Restore:
+    """The restore engine, set to plan (GET requests only, `.run()`) into another instance."""
+    request = Request(items, at=at, dry_run=True, max_concurrency=max_concurrency,
+                      choice=choice, migration=migration)
+    restore = Restore(store, client, request, progress=progress)
+    return restore
+
+
+def execute(restore: Restore, planned: list[Target], folders_in_scope: bool) -> Outcome:
+    done = restore.execute(planned)
+    outcome = Outcome(done, True, restore.request.migration)
+    if folders_in_scope:
+        validate(restore, outcome)
+    return outcome
+
+
+def validate(restore: Restore, outcome: Outcome) -> None:
+    """The target's content validator on the folders the migration wrote into: what it
+    reports about the migrated looks and dashboards is in the results (the source's own
+    errors are not known here: a backup holds no validator run)."""
+    folders = sorted({t.live_id for t in outcome.targets
+                      if t.kind.name == "folders" and t.live_id})
+    mine = {(t.kind.name, t.live_id) for t in outcome.targets if t.live_id}
+    try:
+        report = restore.client.get_json("/content_validation",
+                                         {"space_ids": ",".join(folders)} if folders else None)
+    except LookerError as exc:
+        outcome.validation_note = f"the target's content validator did not answer: {exc}"
+        return
+    for entry in (report or {}).get("content_with_errors") or []:
+        for type_, key in (("dashboards", "dashboard"), ("looks", "look")):
+            obj = entry.get(key) or {}
+            element = entry.get("dashboard_element") or {}
+            if not obj and key == "dashboard":
+                obj = {"id": element.get("dashboard_id")} if element else {}
+            if obj.get("id") is None or (type_, str(obj["id"])) not in mine:
+                continue
+            for error in entry.get("errors") or []:
+                outcome.validation.append({
+                    "type": type_, "target_id": str(obj["id"]), "title": obj.get("title"),
+                    "element": element.get("title"), "message": error.get("message"),
+                    "model": error.get("model_name"), "explore": error.get("explore_name"),
+                    "field": error.get("field_name")})

@@ -1,0 +1,79 @@
+"""What a migration takes from the backup, and where its root lands in the target."""
+
+from __future__ import annotations
+
+from looker_assets import content_types
+from looker_assets.looker.client import LookerClient
+from looker_assets.looker.errors import LookerError
+from looker_assets.migrate.identity import MigrationError
+from looker_assets.restore import kinds as K
+from looker_assets.restore.selection import in_folder, objects_at
+from looker_assets.storage.store import ContentStore
+
+
+def select(store: ContentStore, folders: list[str], type_name: str | None, ids: list[str],
+           at: str | None) -> list[tuple[str, str]]:
+    """(type, source id) pairs: each folder's whole subtree (subfolders, looks, dashboards;
+    their tiles, filters, tabs, merges and alerts come with them, their access is pulled in)
+    and the named objects, plus the schedules of every look and dashboard taken."""
+    items: list[tuple[str, str]] = []
+    for folder in folders:
+        try:
+            items += in_folder(store, folder, at)
+        except ValueError as exc:
+            raise MigrationError(str(exc)) from None
+    if type_name is not None:
+        kind = K.get(content_types.get(type_name).name)
+        if kind is None or kind.name not in ("folders", "looks", "dashboards", "boards"):
+            raise MigrationError(f"{type_name} are not migrated by id: name folders, looks, "
+                                 f"dashboards or boards (what they need comes with them)")
+        if not ids:
+            raise MigrationError(f"name the ids of the {type_name} to migrate")
+        known = objects_at(store, kind.name, at)
+        missing = [i for i in ids if i not in known]
+        if missing:
+            raise MigrationError(f"the backup holds no {kind.name} {', '.join(missing)}"
+                                 + (f" as of {at}" if at else ""))
+        items += [(kind.name, i) for i in ids]
+    if not items:
+        raise MigrationError("nothing selected: name --folder ID, or a type and ids")
+    dashboards = {i for t, i in items if t == "dashboards"}
+    looks = {i for t, i in items if t == "looks"}
+    for id_, plan in objects_at(store, "scheduled_plans", at).items():
+        if str(plan.get("dashboard_id")) in dashboards or str(plan.get("look_id")) in looks:
+            items.append(("scheduled_plans", id_))
+    return list(dict.fromkeys(items))
+
+
+def into_overrides(store: ContentStore, client: LookerClient, folders: list[str],
+                   path: str | None, at: str | None) -> dict[tuple[str, str], str]:
+    """--into PATH: each selected folder's parent stands for the target folder at PATH
+    ("Shared/Sales/EMEA", from a root's name), which must exist."""
+    if path is None:
+        return {}
+    names = [p for p in path.strip("/").split("/") if p]
+    if not names:
+        raise MigrationError("--into names no folder")
+    parent: str | None = None
+    for depth, name in enumerate(names):
+        try:
+            rows = client.get_json("/folders/search", {"name": name, **(
+                {"parent_id": parent} if parent else {})}) or []
+        except LookerError as exc:
+            raise MigrationError(f"--into {path}: {exc}") from None
+        hits = [r for r in rows if r.get("name") == name
+                and (str(r.get("parent_id")) == parent if parent else not r.get("parent_id"))]
+        if len(hits) != 1:
+            where = "/".join(names[:depth + 1])
+            raise MigrationError(f"--into {path}: the target has "
+                                 f"{'no' if not hits else len(hits)} folder(s) {where!r}")
+        parent = str(hits[0]["id"])
+    assert parent is not None
+    backed = objects_at(store, "folders", at)
+    overrides = {}
+    for folder in folders:
+        source_parent = (backed.get(folder) or {}).get("parent_id")
+        if source_parent in (None, ""):
+            raise MigrationError(f"--into: folder {folder} is a root; migrate its subfolders")
+        overrides[("folders", str(source_parent))] = parent
+    return overrides
