@@ -12,6 +12,7 @@ from looker_assets.checks import CONTENT_CHECKS
 from looker_assets.executor import in_process_threads
 from looker_assets.io_manager import LookerContentIOManager
 from looker_assets.looker.resource import LookerResource
+from looker_assets.migrate_job import looker_migrate_job
 from looker_assets.restore_job import looker_restore_job
 from looker_assets.retention_job import build_prune_schedule, looker_prune_job
 from looker_assets.schedules import build_daily_schedule, build_reread_jobs_and_schedules
@@ -74,7 +75,7 @@ REREAD_JOBS, REREAD_SCHEDULES = build_reread_jobs_and_schedules()
 defs = dg.Definitions(
     assets=[*CONTENT_ASSETS, looker_snapshot],
     asset_checks=CONTENT_CHECKS,
-    jobs=[looker_sync_job, *REREAD_JOBS, looker_prune_job, looker_restore_job,
+    jobs=[looker_sync_job, *REREAD_JOBS, looker_prune_job, looker_restore_job, looker_migrate_job,
           looker_snapshot_job],
     executor=_executor(),
     schedules=[build_daily_schedule(looker_sync_job), *REREAD_SCHEDULES,

@@ -22,11 +22,8 @@ from looker_assets.cli.common import (
 )
 from looker_assets.cli.restore_commands import _secrets, _show_plan
 from looker_assets.looker.errors import LookerError
-from looker_assets.migrate.identity import Migration, MigrationError, Renames
-from looker_assets.migrate.run import Outcome, execute, prepare
-from looker_assets.migrate.scope import into_overrides, select
-from looker_assets.migrate.target import open_target
-from looker_assets.restore import kinds as K
+from looker_assets.migrate.identity import MigrationError
+from looker_assets.migrate.run import Options, Outcome, execute, plan
 from looker_assets.restore.engine import RestoreError
 
 
@@ -76,18 +73,15 @@ def migrate(
     with open_store(db) as store:
         when = moment(store, at) if at else None
         source = store.instance()
+        options = Options(target, ini, folder or [], type_name, ids, when, into, map_file,
+                          owner_fallback, enable_schedules, _secrets(connection_secret),
+                          max_concurrency)
         try:
-            client = open_target(ini, target, source, max_concurrency)
-            items = select(store, folder or [], type_name, ids, when)
-            migration = Migration(Renames.load(map_file), owner_fallback,
-                                  into_overrides(store, client, folder or [], into, when))
-            choice = K.Choice(enable_plans=enable_schedules,
-                              connection_secrets=_secrets(connection_secret))
-            restore = prepare(store, client, items, when, migration, choice, max_concurrency,
-                              progress=None if json_output else say)
-            planned = restore.run()
+            restore, planned = plan(store, options, progress=None if json_output else say)
         except (MigrationError, RestoreError, LookerError) as exc:
             fail(str(exc), 2)
+        migration = restore.request.migration
+        client = restore.client
         writes = [t for t in planned if t.action in ("update", "undelete", "create")]
         where = client.base_url
         if not json_output:
@@ -95,8 +89,11 @@ def migrate(
         go = not dry_run and bool(writes) and (yes or (
             not json_output and sys.stdin.isatty()
             and typer.confirm(f"Write {len(writes)} object(s) to {where}?")))
-        outcome = (execute(restore, planned, bool(folder)) if go
-                   else Outcome(planned, False, migration))
+        try:
+            outcome = (execute(restore, planned, bool(folder)) if go
+                       else Outcome(planned, False, migration))
+        finally:
+            client.close()
     _report(outcome, source, where, when, json_output,
             asked=not yes and bool(writes) and not dry_run)
 

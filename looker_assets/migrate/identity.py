@@ -151,6 +151,8 @@ class Migration:
                 return self._resolved[key]
         kind = K.KINDS[type_]
         backup = r.backup_of(type_, old)
+        if type_ == "folders" and backup is not None and backup.get("is_personal"):
+            return self._personal_folder(r, backup)
         found = self._by_map(r, kind, old, backup)
         if found is None and backup is not None and kind.natural:
             values = self.natural_values(r, kind, backup)
@@ -164,6 +166,10 @@ class Migration:
     def find(self, r: Restore, t: Target) -> tuple[str, dict[str, Any], str] | None:
         """The target object a planned object is: (id, live object, how it was matched)."""
         name = t.kind.name
+        if name == "folders" and t.backup.get("is_personal"):
+            found = self._personal_folder(r, t.backup)
+            live = None if found is None else r.live(name, found)
+            return (found, live, "owner's email") if live is not None else None
         if t.key in self.overrides:
             live = r.live(name, self.overrides[t.key])
             return (self.overrides[t.key], live, "--into") if live is not None else None
@@ -183,17 +189,7 @@ class Migration:
 
     def fallback_owner(self, r: Restore, t: Target, old: str) -> str:
         """The target user who owns what a user the target lacks owned (reported)."""
-        with self._lock:
-            if self._fallback_id is None:
-                if self.owner_fallback:
-                    users = K.KINDS["users"]
-                    found = r.search_one(users, {"email": self.owner_fallback})
-                    if found is None:
-                        raise MigrationError(f"--owner-fallback {self.owner_fallback}: no user "
-                                             f"with that email in the target")
-                    self._fallback_id = found
-                else:
-                    self._fallback_id = str(r.get("/user", fields="id")["id"])
+        fallback = self.fallback_id(r)
         user = r.backup_of("users", old) or {}
         who = user.get("email") or f"user {old}"
         instead = self.owner_fallback or "the API user"
@@ -201,7 +197,21 @@ class Migration:
         with self._lock:
             self.fallbacks.add(note)
         t.reason = note
-        return self._fallback_id
+        return fallback
+
+    def fallback_id(self, r: Restore) -> str:
+        """--owner-fallback's target user (checked before planning), else the API user."""
+        with self._lock:
+            if self._fallback_id is None:
+                if self.owner_fallback:
+                    found = r.search_one(K.KINDS["users"], {"email": self.owner_fallback})
+                    if found is None:
+                        raise MigrationError(f"--owner-fallback {self.owner_fallback}: the "
+                                             f"target has no user with that email")
+                    self._fallback_id = found
+                else:
+                    self._fallback_id = str(r.get("/user", fields="id")["id"])
+            return self._fallback_id
 
     def missing_lookml(self, r: Restore, obj: Any) -> str | None:
         """Why `obj` cannot be written to the target: a model or explore its queries or
@@ -239,6 +249,15 @@ class Migration:
                     return None
             values[name] = value
         return values
+
+    @staticmethod
+    def _personal_folder(r: Restore, folder: dict[str, Any]) -> str | None:
+        """A personal folder is its owner's, by email: the target user's own one."""
+        owner = folder.get("creator_id")
+        user = None if owner in (None, "") else r.live_ref("users", str(owner))
+        live = None if user is None else r.live("users", user)
+        found = (live or {}).get("personal_folder_id")
+        return None if found in (None, "") else str(found)
 
     def _by_map(self, r: Restore, kind: K.Kind, old: str, backup: dict[str, Any] | None,
                 ) -> str | None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from looker_assets.looker.client import LookerClient
 from looker_assets.looker.errors import LookerError
-from looker_assets.migrate.identity import Migration
+from looker_assets.migrate.identity import Migration, Renames
+from looker_assets.migrate.scope import into_overrides, select
+from looker_assets.migrate.target import open_target
 from looker_assets.restore import kinds as K
 from looker_assets.restore.engine import Request, Restore, Target
 from looker_assets.storage.store import ContentStore
@@ -54,6 +57,43 @@ def result(t: Target) -> dict[str, Any]:
             "matched_by": None if t.live_id is None else t.matched_by,
             "changes": out["changes"], "pulled_by": out["pulled_by"],
             "verified": out["verified"], "differs": out["differs"]}
+
+
+@dataclass
+class Options:
+    """What to migrate where: the CLI's flags, the Dagster job's config."""
+
+    target: str
+    ini: Path = Path("looker.ini")
+    folders: list[str] = field(default_factory=list)
+    type_name: str | None = None
+    ids: list[str] = field(default_factory=list)
+    at: str | None = None
+    into: str | None = None
+    map_file: Path | None = None
+    owner_fallback: str | None = None
+    enable_schedules: bool = False
+    connection_secrets: dict[str, str] = field(default_factory=dict)
+    max_concurrency: int = 8
+
+
+def plan(store: ContentStore, options: Options,
+         progress: Callable[[str], None] | None = None) -> tuple[Restore, list[Target]]:
+    """Open the target, select the scope, and plan (GET requests only). Raises
+    MigrationError, RestoreError or LookerError for what stops it before any plan."""
+    client = open_target(options.ini, options.target, store.instance(),
+                         options.max_concurrency)
+    items = select(store, options.folders, options.type_name, options.ids, options.at)
+    migration = Migration(Renames.load(options.map_file), options.owner_fallback,
+                          into_overrides(store, client, options.folders, options.into,
+                                         options.at))
+    choice = K.Choice(enable_plans=options.enable_schedules,
+                      connection_secrets=options.connection_secrets)
+    restore = prepare(store, client, items, options.at, migration, choice,
+                      options.max_concurrency, progress)
+    if options.owner_fallback:
+        migration.fallback_id(restore)  # a wrong email stops here, before any plan
+    return restore, restore.run()
 
 
 def prepare(store: ContentStore, client: LookerClient, items: list[tuple[str, str]],

@@ -464,6 +464,15 @@ class Restore:
                 if missing:
                     target.action, target.reason = "skipped", missing
                     return
+            for key in handler.dependencies(target):
+                # Decided first (a lower level): never half of what needs it (a dashboard
+                # without the tile whose look cannot be written).
+                needed = self.targets.get(key)
+                if needed is not None and needed.action == "skipped" and needed.backup:
+                    target.action = "skipped"
+                    target.reason = f"needs {needed.label}, which is not written: " \
+                        f"{needed.reason}"
+                    return
             target.live_id, target.live, target.matched_by = handler.find(target)
             if target.live is None:
                 target.action = "create"

@@ -69,7 +69,17 @@ class Folder(Plain):
 
         return access_dependencies(t)  # its access (inherits, entries), when gone with it
 
+    def diff(self, t: Target) -> list[str]:
+        if self.r.migration is not None and t.backup.get("is_personal"):
+            return []  # its owner's own folder in the target: taken as it is, never renamed
+        return super().diff(t)
+
     def cannot_create(self, t: Target) -> str | None:
+        if self.r.migration is not None and t.backup.get("is_personal"):
+            owner = (self.r.backup_of("users", str(t.backup.get("creator_id"))) or {}).get(
+                "email") or f"user {t.backup.get('creator_id')}"
+            return (f"a personal folder goes to its owner's in the target, and the target has "
+                    f"no user {owner} (or no folder of theirs)")
         fixed = [f for f in self.FIXED if t.backup.get(f)]
         if fixed:
             return (f"{fixed[0].removeprefix('is_').replace('_', ' ')} folders are made by "

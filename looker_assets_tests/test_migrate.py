@@ -1,0 +1,335 @@
+"""Migrate between two emulated instances whose ids, users and content differ (the same
+LookML): a folder tree lands equal to the source after ids are replaced by what they point
+at; a second run writes nothing; a change at the source updates the same target objects; an
+unrelated target object at the same id is never touched; owners by email; model renames and
+refusals; dry runs write nothing; an interrupted run finishes without duplicates."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+from typer.testing import CliRunner
+
+from looker_assets.assets import CONTENT_ASSETS, IO_MANAGER_KEY
+from looker_assets.cli import app
+from looker_assets.emulator import Faults, LookerEmulator
+from looker_assets.io_manager import LookerContentIOManager
+from looker_assets.looker.client import ClientConfig, LookerClient
+from looker_assets.migrate_job import looker_migrate_job
+from looker_assets.restore.fields import query_form
+from looker_assets_tests.conftest import (
+    PARTITION,
+    looker_resource,
+    serve_instances,
+    write_looker_ini,
+)
+
+FOLDER = "17"  # "Logistics Executive" of the seed-11 source: tabs, merges, filter tiles, links
+
+
+def _sync(emu: LookerEmulator, db: Path) -> None:
+    result = dg.materialize(
+        CONTENT_ASSETS, partition_key=PARTITION,
+        resources={"looker": looker_resource(emu, max_concurrency=4),
+                   IO_MANAGER_KEY: LookerContentIOManager(path=str(db))})
+    assert result.success
+
+
+def _migrate(s: dict[str, Any], *args: str, code: int = 0) -> dict[str, Any]:
+    result = CliRunner().invoke(app, ["migrate", "--target", "prod", "--ini", str(s["ini"]),
+                                      "--db", str(s["db"]), "--json", *args])
+    out = json.loads(result.stdout) if result.stdout.startswith("{") else {}
+    assert result.exit_code == code, json.dumps([
+        r for r in out.get("results", []) if r["action"] == "failed" or r["differs"]]) or (
+        result.output, result.exception)
+    return out
+
+
+def _writes(emu: LookerEmulator) -> int:
+    return sum(n for (method, route), n in emu.stats.by_route.items()
+               if method in ("POST", "PATCH", "PUT", "DELETE") and not route.endswith("/login"))
+
+
+def _state(emu: LookerEmulator) -> str:
+    """Everything the target holds that a migration could write."""
+    return json.dumps({k: emu.objects(k) for k in (
+        "folders", "looks", "dashboards", "scheduled_plans", "alerts")}, sort_keys=True,
+        default=str)
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    # A target as big as the source: more of its users share the source's emails.
+    instances = serve_instances(target_scale=300)
+    source, target = next(instances)
+    work = tmp_path_factory.mktemp("migrate")
+    db = work / "source.sqlite"
+    _sync(source, db)
+    ini = write_looker_ini(work / "looker.ini", "prod", target)
+    write_looker_ini(ini, "itself", source)
+    try:
+        yield {"source": source, "target": target, "db": db, "ini": ini, "work": work}
+    finally:
+        instances.close()
+
+
+def _portable(emu: LookerEmulator, dash: dict[str, Any]) -> dict[str, Any]:
+    """A dashboard with every instance-local id replaced by what it points at."""
+    looks = emu.objects("looks")
+    merges = {}
+    filters = {str(f["id"]): f["name"] for f in dash.get("dashboard_filters") or []}
+    tabs = {str(t["id"]): (t.get("label"), t.get("active"))
+            for t in dash.get("dashboard_layouts") or []}
+    tiles = []
+    for el in dash.get("dashboard_elements") or []:
+        merge = el.get("merge_result_id")
+        if merge:
+            body = emu.api_get(f"/merge_queries/{merge}")
+            merges = [query_form(emu.api_get(f"/queries/{q['query_id']}"))
+                      for q in body.get("source_queries") or []]
+        look = looks.get(str(el.get("look_id"))) if el.get("look_id") else None
+        listen = [(f.get("listen") or []) for f in (el.get("result_maker") or {}).get(
+            "filterables") or []]
+        tiles.append(json.dumps({
+            "title": el.get("title"), "type": el.get("type"),
+            "query": query_form(el.get("query")) if not look and not merge else None,
+            "look": (look or {}).get("title"), "merge": merges if merge else None,
+            "filter": filters.get(str(el.get("filter_id"))),
+            "tab": tabs.get(str(el.get("dashboard_layout_id"))),
+            "listen": [[{k: v for k, v in li.items() if k != "id"} for li in lis]
+                       for lis in listen]}, sort_keys=True, default=str))
+    return {"title": dash.get("title"), "description": dash.get("description"),
+            "filters": sorted((f["name"], f.get("title"), f.get("type"), f.get("model"),
+                               f.get("explore"), f.get("dimension"),
+                               json.dumps(f.get("default_value")))
+                              for f in dash.get("dashboard_filters") or []),
+            "tabs": sorted((t.get("label") or "", bool(t.get("active")))
+                           for t in dash.get("dashboard_layouts") or []),
+            "tiles": sorted(tiles)}
+
+
+def test_a_folder_tree_lands_equal_and_a_second_run_writes_nothing(
+        scene: dict[str, Any]) -> None:
+    source, target = scene["source"], scene["target"]
+    before = _state(target)
+    same_id = {k: target.objects("dashboards").get(k) for k in source.objects("dashboards")}
+
+    # The plan, from reads alone: nothing in the target changes.
+    writes = _writes(target)
+    plan = _migrate(scene, "--folder", FOLDER, "--dry-run")
+    assert _writes(target) == writes and _state(target) == before
+    assert not plan["written"] and plan["summary"]["create"] > 0
+    assert all(r["target_id"] is None for r in plan["results"] if r["action"] == "create")
+
+    done = _migrate(scene, "--folder", FOLDER, "--yes")
+    results = {(r["type"], r["id"]): r for r in done["results"]}
+    assert done["written"] and done["summary"]["failed"] == 0
+    written = [r for r in done["results"] if r["action"] in ("create", "update")]
+    assert written and all(r["verified"] for r in written), [
+        r for r in written if not r["verified"]]
+    # What is refused says why, by name.
+    for r in done["results"]:
+        if r["action"] == "skipped":
+            assert r["error"], r
+
+    migrated = [(i, r["target_id"]) for (t, i), r in results.items()
+                if t == "dashboards" and r["action"] == "create"]
+    assert len(migrated) >= 5
+    features: Counter[str] = Counter()
+    for old, new in migrated:
+        src = source.api_get(f"/dashboards/{old}")
+        dst = target.api_get(f"/dashboards/{new}")
+        assert _portable(target, dst) == _portable(source, src), old
+        for el in src.get("dashboard_elements") or []:
+            features.update(k for k in ("merge_result_id", "look_id", "filter_id")
+                            if el.get(k))
+            if any(f.get("listen") for f in (el.get("result_maker") or {}).get(
+                    "filterables") or []):
+                features["listener"] += 1
+        features["tabs"] += len(src.get("dashboard_layouts") or []) > 1
+    assert all(features[k] for k in ("merge_result_id", "look_id", "filter_id", "listener",
+                                     "tabs")), features
+    # Its folders hang where the source's did, by path.
+    folder = target.objects("folders")[results[("folders", FOLDER)]["target_id"]]
+    assert folder["name"] == source.objects("folders")[FOLDER]["name"]
+    assert folder["parent_id"] == "1"
+    # Schedules and alerts come disabled.
+    plans = [target.objects("scheduled_plans")[r["target_id"]] for (t, _), r in
+             results.items() if t == "scheduled_plans" and r["action"] == "create"]
+    assert plans and not any(p.get("enabled") for p in plans)
+    # Owners by email, at the target's ids; a missing owner falls back, reported.
+    users = {str(u["id"]): u.get("email") for u in target.objects("users").values()}
+    source_users = {str(u["id"]): u.get("email") for u in source.objects("users").values()}
+    by_email = 0
+    for old, new in migrated:
+        src_owner = source_users.get(str(source.objects("dashboards")[old].get("user_id")))
+        dst_owner = users.get(str(target.objects("dashboards")[new].get("user_id")))
+        if src_owner in users.values():
+            assert dst_owner == src_owner
+            by_email += 1
+    assert by_email and done["owner_fallbacks"]
+    # Unrelated target objects at the same ids were never touched.
+    for id_, obj in same_id.items():
+        if obj is not None and id_ not in {n for _, n in migrated}:
+            assert target.objects("dashboards").get(id_) == obj
+
+    # Again: everything unchanged, not one write.
+    writes = _writes(target)
+    again = _migrate(scene, "--folder", FOLDER, "--yes")
+    assert again["summary"]["create"] == again["summary"]["update"] == 0, again["summary"]
+    assert _writes(target) == writes
+
+
+def test_a_change_at_the_source_updates_the_same_target_objects(
+        scene: dict[str, Any]) -> None:
+    source, target = scene["source"], scene["target"]
+    first = _migrate(scene, "--folder", FOLDER, "--yes")
+    pairs = {r["id"]: r["target_id"] for r in first["results"]
+             if r["type"] == "dashboards" and r["target_id"]}
+    old = next(i for i in pairs if len(source.api_get(f"/dashboards/{i}")[
+        "dashboard_elements"]) >= 2 and source.api_get(f"/dashboards/{i}")["dashboard_filters"])
+    new = pairs[old]
+    api = LookerClient(ClientConfig(base_url=source.url, client_id=source.client_id,
+                                    client_secret=source.client_secret, verify_ssl=False))
+    dash = api.get_json(f"/dashboards/{old}")
+    api.write_json("PATCH", f"/dashboards/{old}", {"title": dash["title"] + " (v2)"})
+    gone, kept = dash["dashboard_elements"][0], dash["dashboard_elements"][1:]
+    api.write_json("DELETE", f"/dashboard_elements/{gone['id']}")
+    api.write_json("POST", "/dashboard_elements", {
+        "dashboard_id": old, "type": "text", "title_text": "Added at the source",
+        "body_text": "new"})
+    flt = dash["dashboard_filters"][0]
+    api.write_json("PATCH", f"/dashboard_filters/{flt['id']}", {"default_value": "7 days"})
+    api.close()
+    _sync(source, scene["db"])
+    tiles_before = {el["id"]: el.get("title") for el in target.api_get(
+        f"/dashboards/{new}")["dashboard_elements"]}
+    count = len(target.objects("dashboards"))
+
+    done = _migrate(scene, "--folder", FOLDER, "--yes")
+    row = next(r for r in done["results"] if r["type"] == "dashboards" and r["id"] == old)
+    assert (row["action"], row["target_id"], row["verified"]) == ("update", new, True), row
+    assert len(target.objects("dashboards")) == count  # no new dashboard
+    after = target.api_get(f"/dashboards/{new}")
+    assert after["title"] == dash["title"] + " (v2)"
+    assert {f["name"]: f["default_value"] for f in after["dashboard_filters"]}[
+        flt["name"]] == "7 days"
+    # Unchanged tiles kept their ids; the removed one is gone, the added one is there.
+    ids_after = {el["id"] for el in after["dashboard_elements"]}
+    unchanged = [i for i, title in tiles_before.items()
+                 if title in {el.get("title") for el in kept}]
+    assert unchanged and set(unchanged) <= ids_after
+    assert "Added at the source" in {el.get("title_text") for el in after["dashboard_elements"]}
+    assert len(after["dashboard_elements"]) == len(kept) + 1
+    assert _portable(target, after) == _portable(source, source.api_get(f"/dashboards/{old}"))
+
+
+def test_into_the_same_instance_is_refused(scene: dict[str, Any]) -> None:
+    result = CliRunner().invoke(app, ["migrate", "--target", "itself", "--ini",
+                                      str(scene["ini"]), "--db", str(scene["db"]),
+                                      "--folder", FOLDER, "--dry-run"])
+    assert result.exit_code == 2 and "looker-assets restore" in result.output
+    nowhere = CliRunner().invoke(app, ["migrate", "--target", "prod", "--ini",
+                                       str(scene["ini"]), "--db", str(scene["db"]),
+                                       "--folder", FOLDER, "--into", "Shared/No such folder",
+                                       "--dry-run"])
+    assert nowhere.exit_code == 2 and "no folder(s) 'Shared/No such folder'" in " ".join(
+        nowhere.output.split()), nowhere.output
+
+
+@pytest.fixture
+def bare(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    instances = serve_instances(target_scale=0)
+    source, target = next(instances)
+    db = tmp_path / "source.sqlite"
+    _sync(source, db)
+    ini = write_looker_ini(tmp_path / "looker.ini", "prod", target)
+    try:
+        yield {"source": source, "target": target, "db": db, "ini": ini, "work": tmp_path}
+    finally:
+        instances.close()
+
+
+def _models(emu: LookerEmulator, ids: list[str]) -> set[str]:
+    found = set()
+    for id_ in ids:
+        for el in emu.api_get(f"/dashboards/{id_}").get("dashboard_elements") or []:
+            if (el.get("query") or {}).get("model"):
+                found.add(el["query"]["model"])
+    return found
+
+
+def test_model_renames_and_refusals(bare: dict[str, Any]) -> None:
+    source, target = bare["source"], bare["target"]
+    used = _models(source, [d for d, obj in source.objects("dashboards").items()
+                            if str(obj.get("folder_id")) == FOLDER])
+    assert "thelook" in used or "finance" in used, used
+    mapping = bare["work"] / "map.toml"
+    # thelook -> ecommerce exists in the target; finance -> finance_prod does not.
+    mapping.write_text('[models]\nthelook = "ecommerce"\nfinance = "finance_prod"\n')
+    before = _state(target)
+    done = _migrate(bare, "--folder", FOLDER, "--map", str(mapping), "--yes")
+    refused = [r for r in done["results"] if r["action"] == "skipped"
+               and "finance_prod" in (r["error"] or "")]
+    written = [r for r in done["results"] if r["type"] == "dashboards"
+               and r["action"] == "create"]
+    if "finance" in used:
+        assert refused
+        for r in refused:  # refused objects are not written at all
+            assert r["target_id"] is None
+    assert written and _state(target) != before
+    models = _models(target, [r["target_id"] for r in written])
+    assert "thelook" not in models and "finance_prod" not in models
+    if "thelook" in used:
+        assert "ecommerce" in models
+
+
+def test_dry_runs_write_nothing_and_an_interrupted_run_finishes_once(
+        bare: dict[str, Any], dagster_home: Path) -> None:
+    target = bare["target"]
+    before, writes = _state(target), _writes(target)
+    config = {"ops": {"migrate_objects": {"config": {
+        "target": "prod", "ini": str(bare["ini"]), "folders": [FOLDER]}}}}
+    result = looker_migrate_job.execute_in_process(
+        run_config=config, resources={IO_MANAGER_KEY: LookerContentIOManager(
+            path=str(bare["db"]))}, instance=dg.DagsterInstance.get())
+    assert result.success
+    assert _writes(target) == writes and _state(target) == before
+
+    # Killed while it writes (each create slowed down), then run again.
+    target.faults = Faults(latency_ms=150, only_paths=r"^/api/4\.0/(folders|looks|dashboards|"
+                           r"dashboard_elements|dashboard_filters)$")
+    env = {**os.environ, "LOOKER_ASSETS_DB": str(bare["db"])}
+    proc = subprocess.Popen([sys.executable, "-m", "looker_assets.cli", "migrate", "--target",
+                             "prod", "--ini", str(bare["ini"]), "--folder", FOLDER, "--yes",
+                             "--json"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while _writes(target) < writes + 8 and proc.poll() is None \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc.poll() is None, "finished before it could be killed"
+    finally:
+        proc.kill()
+        proc.wait()
+    target.faults = Faults()
+    done = _migrate(bare, "--folder", FOLDER, "--yes")
+    assert done["summary"]["failed"] == 0
+    assert all(r["verified"] for r in done["results"] if r["action"] in ("create", "update"))
+    titles = Counter((d.get("folder_id"), d.get("title"))
+                     for d in target.objects("dashboards").values())
+    assert max(titles.values()) == 1, titles  # no duplicate
+    names = Counter((f.get("parent_id"), f.get("name")) for f in target.objects(
+        "folders").values())
+    assert max(names.values()) == 1, names
