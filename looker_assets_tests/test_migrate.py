@@ -333,3 +333,27 @@ def test_dry_runs_write_nothing_and_an_interrupted_run_finishes_once(
     names = Counter((f.get("parent_id"), f.get("name")) for f in target.objects(
         "folders").values())
     assert max(names.values()) == 1, names
+
+
+def test_a_pulled_snapshot_restores_and_migrates(bare: dict[str, Any]) -> None:
+    """The backup survives its machine: pulled from a snapshot into a new file, it plans the
+    same migration and a restore against the source."""
+    runner, work = CliRunner(), bare["work"]
+    bucket, pulled = work / "bucket", work / "pulled.sqlite"
+    bucket.mkdir()
+    pushed = runner.invoke(app, ["snapshot", "push", str(bucket), "--db", str(bare["db"])])
+    assert pushed.exit_code == 0, pushed.output
+    got = runner.invoke(app, ["snapshot", "pull", str(bucket), "latest", "--db", str(pulled)])
+    assert got.exit_code == 0, got.output
+    original = _migrate(bare, "--folder", FOLDER, "--dry-run")
+    from_snapshot = _migrate({**bare, "db": pulled}, "--folder", FOLDER, "--dry-run")
+    assert from_snapshot["summary"] == original["summary"] and original["summary"]["create"]
+    source = bare["source"]
+    dashboard = next(i for i, d in source.objects("dashboards").items()
+                     if str(d.get("folder_id")) == FOLDER)
+    restored = runner.invoke(app, ["restore", "dashboards", dashboard, "--dry-run", "--json",
+                                   "--db", str(pulled)],
+                             env={**source.looker_env(), "LOOKERSDK_VERIFY_SSL": "false"})
+    assert restored.exit_code == 0, restored.output
+    assert [r["action"] for r in json.loads(restored.stdout)["results"]
+            if r["type"] == "dashboards"] == ["unchanged"]
