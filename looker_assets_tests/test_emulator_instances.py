@@ -351,3 +351,61 @@ def test_content_validation_reports_broken_queries(two_instances: Pair) -> None:
     assert set(by_id) <= {e["id"] for e in everything}
     assert {(x["model_name"], x["explore_name"]) for e in everything if e["id"] not in by_id
             for x in e["errors"]} <= {(om, ov)}
+
+
+@pytest.mark.parametrize("instance", [0, 1])
+def test_generated_queries_are_found_by_content_before_and_after_writes(instance: int) -> None:
+    """Generated queries (look queries, tile queries, merge sources) stay the same whatever
+    was written since, and POST /queries with one's content returns a query with that content
+    (the generated one, or one identical to it): the content index, GET /queries/{id} and the
+    tiles agree on every instance (instance 1 once rendered its generated content from the
+    company seed until the first write, and from its own seed after)."""
+    from looker_assets.emulator.store import QUERY_KEYS, query_digest
+
+    emu = LookerEmulator(scale=20, seed=11, instance=instance, base_scale=20)
+    store = emu._store
+
+    def tiles() -> dict[str, dict[str, Any]]:
+        out = {}
+        for key in store.seed_keys("dashboards"):
+            for el in (emu.api_get(f"/dashboards/{urllib.parse.quote(key)}") or {}).get(
+                    "dashboard_elements") or ():
+                if el.get("query"):
+                    out[el["id"]] = el["query"]
+        return out
+
+    def generated() -> list[dict[str, Any]]:
+        queries = []
+        for kind in ("looks", "dashboards"):
+            for key in store.seed_keys(kind):
+                rec = store.seed_record(kind, key)
+                assert rec is not None
+                if kind == "looks":
+                    queries.append(store.renderer.look_query(rec))
+                else:
+                    queries.extend(store.renderer.seed_children(rec)["queries"].values())
+        return queries
+
+    def check() -> None:
+        for q in generated():
+            assert store.query_dict(q["id"]) == q, q["id"]
+            hit = store.query_by_content(query_digest(q))
+            assert hit is not None and _query_body(hit) == _query_body(q), q["id"]
+
+    assert set(QUERY_KEYS) <= set(_query_body({}))
+    before = tiles()
+    assert len(before) >= 10
+    # A first create builds the content index; a tile's own query content comes back.
+    query = next(iter(before.values()))
+    status, hit = emu.api("POST", "/queries", _query_body(query))
+    assert status == 200 and _query_body(hit) == _query_body(query), (query["id"], hit["id"])
+    check()
+    # Any write starts a new generation: generated content must not change with it.
+    dash = next(k for k in store.seed_keys("dashboards") if k.isdigit())
+    assert emu.api("PATCH", f"/dashboards/{dash}", {"title": "Renamed by a test"})[0] == 200
+    assert tiles() == before
+    check()
+    for query in before.values():
+        assert _query_body(emu.api_get(f"/queries/{query['id']}")) == _query_body(query)
+        status, hit = emu.api("POST", "/queries", _query_body(query))
+        assert status == 200 and _query_body(hit) == _query_body(query), query["id"]

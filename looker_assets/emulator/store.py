@@ -110,7 +110,10 @@ class Store:
         self.generation = 0
         self.lock = threading.RLock()
         self.cache = ByteCache(cache_bytes)
-        self.renderer = Renderer(self, seed)
+        # The instance's own seed, as after every write (_invalidate): generated queries and
+        # children are memoised and indexed by content, so they must not depend on whether
+        # anything was written yet.
+        self.renderer = Renderer(self, self.seed)
         self.indexes = Indexes(self)
         self._folder_bases: dict[str, dict[str, Any]] = {}
         self._columns: dict[tuple[str, str], dict[str, Any]] = {}
