@@ -146,7 +146,6 @@ class Restore:
         self._cutoffs: dict[int, str | None] = {}
         self._all: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         self.migration = request.migration
-        self._resolved: dict[tuple[str, str], str] = {}
         from looker_assets.restore.handlers import HANDLERS  # they build on this module
 
         self.handlers = {name: cls(self) for name, cls in HANDLERS.items()}
