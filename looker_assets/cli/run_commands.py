@@ -193,6 +193,8 @@ def _print_next_steps(db_path: Path) -> None:
             f"{run} looker-assets diff --from WHEN --to WHEN {db}",
             f"{run} looker-assets restore dashboards 1 --dry-run {db}    (against a running "
             f"Looker or emulator: README, Restore)",
+            f"{run} looker-assets migrate --target prod --folder 17 --dry-run {db}    (into a "
+            f"second emulator, another instance: README, Migrate)",
             f"DAGSTER_HOME=$PWD/var/dagster_home {run} dagster dev -w workspace.yaml "
             f"-h 127.0.0.1    (the Dagster UI)"):
         console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)

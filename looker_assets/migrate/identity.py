@@ -123,7 +123,7 @@ class Migration:
         self.overrides = dict(overrides or {})
         self.fallbacks: set[str] = set()
         self.stale: set[str] = set()
-        self._resolved: dict[tuple[str, str], str] = {}
+        self._resolved: dict[tuple[str, str], str | None] = {}
         self._explores: dict[tuple[str, str], bool] = {}
         self._fallback_id: str | None = None
         self._lock = threading.Lock()
@@ -158,9 +158,10 @@ class Migration:
             values = self.natural_values(r, kind, backup)
             if values is not None:
                 found = r.search_one(kind, values)
-        if found is not None:
-            with self._lock:
-                self._resolved[key] = found
+        # Kept, found or not: what the plan makes is found through its target first, and what
+        # a migration never makes (users, groups...) does not appear in the target meanwhile.
+        with self._lock:
+            self._resolved[key] = found
         return found
 
     def find(self, r: Restore, t: Target) -> tuple[str, dict[str, Any], str] | None:

@@ -137,6 +137,14 @@ class Plan(Plain):
             body["enabled"] = False
         return body
 
+    def cannot_create(self, t: Target) -> str | None:
+        if not t.backup.get("name"):
+            # create_scheduled_plan requires one (the spec's description); inventing one would
+            # write what the backup does not hold.
+            return ("Looker creates a schedule only with a name, and this one has none: name "
+                    "it in the source, sync, and run again")
+        return super().cannot_create(t)
+
     def diff(self, t: Target) -> list[str]:
         changes = super().diff(t)
         made_by_restore = t.action == "create" or t.matched_by == "id map"
@@ -152,6 +160,17 @@ class Alert(Plain):
 
     def _moved(self, t: Target) -> bool:
         return "dashboard_element_id" in t.changes and t.live is not None
+
+    def desired(self, t: Target) -> dict[str, Any]:
+        out = super().desired(t)
+        if self.r.migration is not None and out.get("query_id") is not None:
+            # The source's query id means another query (or none) in the target: the tile's
+            # query there, once the tile exists.
+            element = out.get("dashboard_element_id")
+            live = None if not element or str(element).startswith("<") else self.r.get_or_none(
+                f"/dashboard_elements/{quote(str(element), safe='')}", fields="query_id")
+            out["query_id"] = (live or {}).get("query_id")
+        return out
 
     def _kept_off(self) -> bool:
         """Migrated alerts are made disabled, and left as the target has them, unless the
