@@ -5,14 +5,17 @@ A body is (codec, dict_id, base_checksum, data), its codec a column beside it, n
 - 1 ZSTD: a zstd frame (a content type too small yet to train a dictionary on);
 - 2 ZSTD_DICT: a zstd frame compressed with the content type's trained dictionary `dict_id`
   (content_dicts), ~2x smaller again than ZSTD on Looker objects;
-- 3 DELTA: a zstd frame compressed against the raw bytes of the object's previous version
-  (`base_checksum`, a past version in content_blobs) as its prefix: a folder rename that made
-  a new version of every dashboard in it costs tens of bytes a dashboard.
-Only past versions are deltas, and against an older version, so the current state reads in one
-step, a delta is always written after its base (no cycles), and a chain is at most MAX_CHAIN
-links. Every frame carries zstd's content checksum: a flipped byte, a wrong dictionary or a
-wrong base fails (BodyError, naming the object), never returns other bytes. The store's
-checksums stay those of the raw MessagePack, so dedup, `verify` and `diff` ignore the codec.
+- 3 DELTA: a zstd frame compressed against the raw bytes of an older version of the object
+  (`base_checksum`, a past version in content_blobs stored whole) as its prefix: a folder
+  rename that made a new version of every dashboard in it costs tens of bytes a dashboard.
+Only past versions are deltas, each against the object's last past version stored whole (a
+keyframe, as in video): the current state reads in one step, any past version in two, a delta
+is always written after its base (no cycles), and writing one decodes one body. Once a
+delta would be over half the whole body (the object drifted from its keyframe), the version is
+stored whole and is the next keyframe. Every frame carries zstd's content checksum: a flipped
+byte, a wrong dictionary or a wrong base fails (BodyError, naming the object), never returns
+other bytes. The store's checksums stay those of the raw MessagePack, so dedup, `verify` and
+`diff` ignore the codec.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ CODEC_NAMES = {RAW: "raw", ZSTD: "zstd", ZSTD_DICT: "zstd+dict", DELTA: "delta"}
 # Above 3, zstd buys little on these objects for several times the CPU
 # (shared/notes/backup-storage.md).
 LEVEL = 3
-# Decoding a delta decodes its base first; past this many links a version is stored whole.
+# Deltas are written one link from a whole body; reading follows at most this many (older
+# stores, or a damaged one, are refused beyond it rather than followed for ever).
 MAX_CHAIN = 16
 # A dictionary is trained once a type has this many objects (fewer: plain zstd), on at most
 # TRAIN_MAX_SAMPLES of them (0.2 s for 300 dashboards here).
@@ -163,8 +167,9 @@ class Bodies:
 
     def pack_past(self, content_type: int, what: str, checksum: str, body: Body,
                   base: str | None) -> Body:
-        """A version that stops being current, for content_blobs: a delta against `base` (its
-        previous version) where that is smaller and the chain stays short, else whole."""
+        """A version that stops being current, for content_blobs: a delta against `base` (the
+        object's last past version stored whole) where under half the whole body, else
+        whole (the next keyframe)."""
         raw = self.unpack(body, what)
         whole = body if body.codec == ZSTD_DICT else self.pack(content_type, raw)
         if base is None or base == checksum:
@@ -173,10 +178,10 @@ class Bodies:
             base_raw, links = self.past(base, what)
         except BodyError:
             return whole  # `verify` reports the broken base; this version stands alone
-        if links + 1 > MAX_CHAIN or len(base_raw) < 64:
-            return whole
+        if links or len(base_raw) < 64:
+            return whole  # a base is a whole body: never a chain
         delta = self.delta(raw, base_raw, base)
-        return delta if len(delta.data) < len(whole.data) else whole
+        return delta if 2 * len(delta.data) < len(whole.data) else whole
 
     # -- decoding --------------------------------------------------------------------------
 

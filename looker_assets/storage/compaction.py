@@ -4,9 +4,9 @@ dictionary) the way new ones are written, in resumable batches.
 Per content type: train a dictionary where the type has none or one trained on far fewer
 objects than it has now; re-encode current bodies not compressed with the newest dictionary;
 re-encode past versions stored raw or without a dictionary, as deltas against the object's
-previous version where that is smaller. Each batch is one transaction, so a killed compact
-loses at most a batch, and a second run takes up where the first stopped. Reads are the same
-bytes before, during and after.
+last past version stored whole where that is small. Each batch is one transaction, so a killed
+compact loses at most a batch, and a second run takes up where the first stopped. Reads are
+the same bytes before, during and after.
 """
 
 from __future__ import annotations
@@ -99,41 +99,54 @@ def _recode_current(store: ContentStore, ct: ContentType, batch: int,
 def _recode_past(store: ContentStore, ct: ContentType, batch: int,
                  progress: Callable[[str, int], None] | None) -> int:
     """content_blobs bodies of the type's versions stored raw or without a dictionary, oldest
-    version of each object first, each as a delta against the version before it where
-    smaller. Blobs current in content_items (or shared and done already) are skipped."""
+    version of each object first, each as a delta against the last version before it stored
+    whole where small (as new writes are: storage/bodies.py). Blobs current in content_items
+    (or shared and done already) are skipped."""
     db, bodies = store.db, store.bodies
     bodies.dictionary_of(ct.code)
-    todo: list[tuple[str, str, str | None]] = []  # (id, checksum, previous version's)
-    previous: tuple[str, str] | None = None
-    for id_, checksum, blob_codec in db.execute(
-            "SELECT v.id, v.checksum, b.codec FROM content_versions v LEFT JOIN content_blobs "
-            "b ON b.checksum = v.checksum WHERE v.content_type = ? ORDER BY v.id, v.valid_from",
-            (ct.code,)).fetchall():
-        base = previous[1] if previous is not None and previous[0] == id_ else None
-        if blob_codec in (RAW, ZSTD):
-            todo.append((id_, checksum, base))
-        previous = (id_, checksum)
-    done = 0
-    for start in range(0, len(todo), batch):
-        with db.write(ct.code):
-            for id_, checksum, base in todo[start:start + batch]:
-                row = db.execute("SELECT codec, dict_id, base_checksum, content_data FROM "
-                                 "content_blobs WHERE checksum = ?", (checksum,)).fetchone()
-                if row is None or row[0] not in (RAW, ZSTD):
-                    continue  # done by an earlier batch (a shared body) or another compact
-                old = Body(row[0], row[1], row[3], row[2])
-                # A body other deltas are based on stays whole: their chains were measured
-                # from it.
-                has_base = base is not None and db.execute(
-                    "SELECT 1 FROM content_blobs WHERE checksum = ?", (base,)).fetchone() and \
-                    not db.execute("SELECT 1 FROM content_blobs WHERE base_checksum = ?",
-                                   (checksum,)).fetchone()
-                body = bodies.pack_past(ct.code, f"{ct.name} {id_}", checksum, old,
-                                        base if has_base else None)
-                db.execute("UPDATE content_blobs SET codec = ?, dict_id = ?, base_checksum = "
-                           "?, content_data = ? WHERE checksum = ?",
-                           (body.codec, body.dict_id, body.base, body.data, checksum))
-                done += 1
+    versions = db.execute(
+        "SELECT v.id, v.checksum, b.codec, b.base_checksum FROM content_versions v LEFT JOIN "
+        "content_blobs b ON b.checksum = v.checksum WHERE v.content_type = ? "
+        "ORDER BY v.id, v.valid_from", (ct.code,)).fetchall()
+    keyframes: dict[str, str] = {}  # id -> its last version stored whole so far
+    done = pending = 0
+    transaction = None
+    try:
+        for id_, checksum, blob_codec, base_checksum in versions:
+            if blob_codec not in (RAW, ZSTD):
+                if blob_codec is not None and base_checksum is None:
+                    keyframes[id_] = checksum
+                continue
+            if transaction is None:
+                transaction = db.write(ct.code)
+                transaction.__enter__()
+            row = db.execute("SELECT codec, dict_id, base_checksum, content_data FROM "
+                             "content_blobs WHERE checksum = ?", (checksum,)).fetchone()
+            if row is None or row[0] not in (RAW, ZSTD):
+                continue  # a shared body done already, or another compact's
+            # A body other deltas are based on stays whole.
+            base = None if db.execute("SELECT 1 FROM content_blobs WHERE base_checksum = ?",
+                                      (checksum,)).fetchone() else keyframes.get(id_)
+            body = bodies.pack_past(ct.code, f"{ct.name} {id_}", checksum,
+                                    Body(row[0], row[1], row[3], row[2]), base)
+            db.execute("UPDATE content_blobs SET codec = ?, dict_id = ?, base_checksum = ?, "
+                       "content_data = ? WHERE checksum = ?",
+                       (body.codec, body.dict_id, body.base, body.data, checksum))
+            if body.base is None:
+                keyframes[id_] = checksum
+            done += 1
+            pending += 1
+            if pending >= batch:
+                transaction.__exit__(None, None, None)
+                transaction, pending = None, 0
+                if progress:
+                    progress(ct.name, done)
+    except BaseException as exc:
+        if transaction is not None:
+            transaction.__exit__(type(exc), exc, exc.__traceback__)
+        raise
+    if transaction is not None:
+        transaction.__exit__(None, None, None)
         if progress:
             progress(ct.name, done)
     return done

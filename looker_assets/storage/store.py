@@ -493,14 +493,16 @@ class ContentStore:
 
     def _archive(self, content_type: int, ids: list[str]) -> None:
         """Copy the current bodies of `ids` to content_blobs (not yet there), each as a delta
-        against the object's previous version where that is smaller. Inside the caller's
-        write transaction, before the rows change."""
+        against the object's last past version stored whole where that is small. Inside the
+        caller's write transaction, before the rows change."""
         db = self.db
         for chunk in _chunks(ids):
             among, params = db.one_of("i.id", chunk)
+            # The base: the object's last past version stored whole (its keyframe).
             found = db.execute(
                 f"SELECT i.id, i.checksum, i.content_size, i.codec, i.dict_id, i.content_data, "
-                f"(SELECT v.checksum FROM content_versions v WHERE v.content_type = "
+                f"(SELECT v.checksum FROM content_versions v JOIN content_blobs kb ON "
+                f"kb.checksum = v.checksum AND kb.base_checksum IS NULL WHERE v.content_type = "
                 f"i.content_type AND v.id = i.id AND v.valid_to IS NOT NULL "
                 f"ORDER BY v.valid_from DESC LIMIT 1) FROM content_items i "
                 f"WHERE i.content_type = ? AND {among} AND NOT EXISTS (SELECT 1 FROM "
