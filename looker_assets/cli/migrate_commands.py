@@ -26,6 +26,9 @@ from looker_assets.migrate.identity import MigrationError
 from looker_assets.migrate.run import Options, Outcome, execute, plan
 from looker_assets.restore.engine import RestoreError
 
+PLAN_WORDS = {"create": "create", "update": "update", "undelete": "update (untrash)",
+              "unchanged": "unchanged", "skipped": "refused", "failed": "failed"}
+
 
 @app.command(rich_help_panel="Restore")
 def migrate(
@@ -85,7 +88,8 @@ def migrate(
         writes = [t for t in planned if t.action in ("update", "undelete", "create")]
         where = client.base_url
         if not json_output:
-            _show_plan(planned, f"Migrate into {where}" + (f" as of {when}" if when else ""))
+            _show_plan(planned, f"Migrate into {where}" + (f" as of {when}" if when else ""),
+                       PLAN_WORDS)
         go = not dry_run and bool(writes) and (yes or (
             not json_output and sys.stdin.isatty()
             and typer.confirm(f"Write {len(writes)} object(s) to {where}?")))
@@ -106,8 +110,11 @@ def _report(outcome: Outcome, source: str | None, where: str, when: str | None,
     else:
         for note in data["owner_fallbacks"] + data["stale_id_map"]:
             say(note)
+        counts = data["summary"]
+        summary_line = ", ".join(f"{counts[a]} {a}" for a in counts) + f" in {where}"
         if not outcome.written:
-            say("Nothing written" + (": pass --yes to write these changes." if asked else "."))
+            say(f"Planned: {summary_line}. Nothing written"
+                + (": pass --yes to write these changes." if asked else "."))
         else:
             for r in data["results"]:
                 if r["action"] == "failed":
@@ -117,7 +124,6 @@ def _report(outcome: Outcome, source: str | None, where: str, when: str | None,
                         f"{', '.join(r['differs'])}")
             for v in data["content_validation"]:
                 say(f"validator   {v['type']} {v['target_id']} ({v['title']}): {v['message']}")
-            counts = data["summary"]
-            say(", ".join(f"{counts[a]} {a}" for a in counts) + f" in {where}")
+            say(f"Written: {summary_line}.")
     if not outcome.ok:
         raise typer.Exit(1)

@@ -46,7 +46,8 @@ def _secrets(pairs: list[str] | None) -> dict[str, str]:
     return out
 
 
-def _show_plan(targets: list[Target], title: str) -> None:
+def _show_plan(targets: list[Target], title: str,
+               words: dict[str, str] = ACTION_WORDS) -> None:
     table = Table(title=title, title_justify="left")
     for col in ("action", "type", "id", "name", "what changes / why"):
         table.add_column(col, overflow="fold")
@@ -62,7 +63,7 @@ def _show_plan(targets: list[Target], title: str) -> None:
             what = (what + "; " if what else "") + "needed by " + ", ".join(t.pulled_by[:3])
         if t.matched_by != "id":
             what = (what + "; " if what else "") + f"matched by {t.matched_by} to {t.live_id}"
-        table.add_row(ACTION_WORDS.get(t.action, t.action), t.kind.name, t.id, str(name),
+        table.add_row(words.get(t.action, t.action), t.kind.name, t.id, str(name),
                       what or "", style={"skipped": "yellow", "unchanged": "dim"}.get(t.action))
     console.print(table)
 

@@ -311,8 +311,9 @@ class Reconciler:
         if not elsewhere and self.r.get_or_none(f"/merge_queries/{quote(old, safe='')}"):
             return old
         mapped = self.r.records.mapped("merge_queries", old)
-        if mapped is not None:
-            return mapped
+        if mapped is not None and (not elsewhere or self.r.get_or_none(
+                f"/merge_queries/{quote(mapped, safe='')}") is not None):
+            return mapped  # (on another instance, only while it is still there)
         merge = self.r.backup_of("merge_queries", old) if "merge_queries" in _types() else None
         if merge is None:
             from looker_assets.restore.engine import RestoreError
