@@ -157,6 +157,7 @@ def decompressed_copy(db: Path, target: Path) -> Path:
     with contextlib.closing(sqlite3.connect(db)) as src, \
             contextlib.closing(sqlite3.connect(target)) as dst:
         src.backup(dst)
+    target.chmod(0o600)  # as private as the store it copies
     with ContentStore(target) as store:
         bodies, conn = store.bodies, store.conn
         conn.execute("BEGIN")
