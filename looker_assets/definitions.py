@@ -65,7 +65,9 @@ def _executor() -> dg.ExecutorDefinition:
 
 looker_sync_job = dg.define_asset_job(
     "looker_sync_job",
-    selection=dg.AssetSelection.groups(GROUP),
+    # The content assets only: the snapshot (same group) runs after a successful sync, by a
+    # sensor of its own.
+    selection=dg.AssetSelection.groups(GROUP) - dg.AssetSelection.assets("looker_snapshot"),
     tags={"looker/api": "true"},
     description="Sync every Looker content type for one day's partition.",
 )
