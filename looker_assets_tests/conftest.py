@@ -216,3 +216,17 @@ def write_looker_ini(path: Path, section: str, emu: LookerEmulator) -> Path:
     with path.open("w", encoding="utf-8") as fh:
         ini.write(fh)
     return path
+
+
+def sync_every_type(emu: LookerEmulator, db: Path) -> None:
+    """A sync of every content type of `emu` into the SQLite store `db`, as Dagster runs it."""
+    import dagster as dg
+
+    from looker_assets.assets import CONTENT_ASSETS, IO_MANAGER_KEY
+    from looker_assets.io_manager import LookerContentIOManager
+
+    result = dg.materialize(
+        CONTENT_ASSETS, partition_key=PARTITION,
+        resources={"looker": looker_resource(emu, max_concurrency=4),
+                   IO_MANAGER_KEY: LookerContentIOManager(path=str(db))})
+    assert result.success

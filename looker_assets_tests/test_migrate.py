@@ -20,7 +20,7 @@ import dagster as dg
 import pytest
 from typer.testing import CliRunner
 
-from looker_assets.assets import CONTENT_ASSETS, IO_MANAGER_KEY
+from looker_assets.assets import IO_MANAGER_KEY
 from looker_assets.cli import app
 from looker_assets.emulator import Faults, LookerEmulator
 from looker_assets.io_manager import LookerContentIOManager
@@ -28,21 +28,12 @@ from looker_assets.looker.client import ClientConfig, LookerClient
 from looker_assets.migrate_job import looker_migrate_job
 from looker_assets.restore.fields import query_form
 from looker_assets_tests.conftest import (
-    PARTITION,
-    looker_resource,
     serve_instances,
+    sync_every_type,
     write_looker_ini,
 )
 
 FOLDER = "17"  # "Logistics Executive" of the seed-11 source: tabs, merges, filter tiles, links
-
-
-def _sync(emu: LookerEmulator, db: Path) -> None:
-    result = dg.materialize(
-        CONTENT_ASSETS, partition_key=PARTITION,
-        resources={"looker": looker_resource(emu, max_concurrency=4),
-                   IO_MANAGER_KEY: LookerContentIOManager(path=str(db))})
-    assert result.success
 
 
 def _migrate(s: dict[str, Any], *args: str, code: int = 0) -> dict[str, Any]:
@@ -74,7 +65,7 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     source, target = next(instances)
     work = tmp_path_factory.mktemp("migrate")
     db = work / "source.sqlite"
-    _sync(source, db)
+    sync_every_type(source, db)
     ini = write_looker_ini(work / "looker.ini", "prod", target)
     write_looker_ini(ini, "itself", source)
     try:
@@ -221,7 +212,7 @@ def test_a_change_at_the_source_updates_the_same_target_objects(
     flt = dash["dashboard_filters"][0]
     api.write_json("PATCH", f"/dashboard_filters/{flt['id']}", {"default_value": "7 days"})
     api.close()
-    _sync(source, scene["db"])
+    sync_every_type(source, scene["db"])
     tiles_before = {el["id"]: el.get("title") for el in target.api_get(
         f"/dashboards/{new}")["dashboard_elements"]}
     count = len(target.objects("dashboards"))
@@ -262,7 +253,7 @@ def bare(tmp_path: Path) -> Iterator[dict[str, Any]]:
     instances = serve_instances(target_scale=0)
     source, target = next(instances)
     db = tmp_path / "source.sqlite"
-    _sync(source, db)
+    sync_every_type(source, db)
     ini = write_looker_ini(tmp_path / "looker.ini", "prod", target)
     try:
         yield {"source": source, "target": target, "db": db, "ini": ini, "work": tmp_path}

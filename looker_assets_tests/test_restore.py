@@ -10,35 +10,22 @@ engine's diff, so a restore that fooled itself would still fail.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-import dagster as dg
 import pytest
 
-from looker_assets.assets import CONTENT_ASSETS, IO_MANAGER_KEY
 from looker_assets.emulator import LookerEmulator
-from looker_assets.io_manager import LookerContentIOManager
 from looker_assets.looker.client import ClientConfig, LookerClient
 from looker_assets.storage import codec
 from looker_assets_tests.conftest import (
-    PARTITION,
-    looker_resource,
     run_restore,
+    sync_every_type,
     write_requests,
 )
 
 # The dashboards the damage hits: one with tabs and one with merged-results tiles (both hard
 # deleted), one damaged in place, one whose linked look is deleted, one trashed.
 DASHBOARDS = ("tabs", "merge", "edited", "linking", "trashed")
-
-
-def _sync(emu: LookerEmulator, db: Path) -> None:
-    result = dg.materialize(
-        CONTENT_ASSETS, partition_key=PARTITION,
-        resources={"looker": looker_resource(emu, max_concurrency=4),
-                   IO_MANAGER_KEY: LookerContentIOManager(path=str(db))})
-    assert result.success
 
 
 class Api:
@@ -213,7 +200,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         picked = _pick(emu)
         alerts = _set_alerts(api, picked)
         picked["plan"] = _set_plan(api, picked)
-        _sync(emu, db)
+        sync_every_type(emu, db)
         before = codec.now_utc()
         backup = {k: api.get(f"/dashboards/{picked[k]}") for k in DASHBOARDS}
         backup["folder_dashboards"] = {
@@ -222,7 +209,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         backup["role_groups"] = sorted(str(g["id"]) for g in
                                        api.get(f"/roles/{picked['role']}/groups"))
         _damage(api, emu, picked)
-        _sync(emu, db)
+        sync_every_type(emu, db)
         backup["alerts"] = {k: api.get(f"/alerts/{a}") for k, a in alerts.items()}
         backup["plan"] = api.get(f"/scheduled_plans/{picked['plan']}")
         yield {"emu": emu, "db": db, "at": before, "picked": picked, "backup": backup,

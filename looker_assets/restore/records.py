@@ -92,31 +92,29 @@ class Records:
     def map_id(self, type_: str, old_id: str, new_id: str, run_id: str) -> None:
         # Kept even when the ids are equal: on another instance (migrate) equal ids are
         # a coincidence, and only the map may say they are the same object.
-        if self._map.get((type_, old_id)) == new_id:
-            return
-        with self.lock:
-            self._map[(type_, old_id)] = new_id
-            with self.db.write():
-                self.db.execute("DELETE FROM restore_id_map WHERE source = ? AND "
-                                "content_type = ? AND old_id = ?", (self.source, type_, old_id))
-                self.db.execute("INSERT INTO restore_id_map (source, content_type, old_id, "
-                                "new_id, run_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                                (self.source, type_, old_id, new_id, run_id, codec.now_utc()))
+        if self._map.get((type_, old_id)) != new_id:
+            self._upsert(self._map, "restore_id_map", type_, old_id,
+                         {"new_id": new_id, "run_id": run_id, "created_at": codec.now_utc()})
 
     def key_of(self, type_: str, old_id: str) -> str | None:
         return self._keys.get((type_, old_id))
 
     def remember_key(self, type_: str, old_id: str, key: str) -> None:
-        if self._keys.get((type_, old_id)) == key:
-            return
+        if self._keys.get((type_, old_id)) != key:
+            self._upsert(self._keys, "restore_id_keys", type_, old_id, {"natural_key": key})
+
+    def _upsert(self, cache: dict[tuple[str, str], str], table: str, type_: str, old_id: str,
+                values: dict[str, str]) -> None:
+        """One row per (source, type, old id) in `table`, and its first value in `cache`."""
         with self.lock:
-            self._keys[(type_, old_id)] = key
+            cache[(type_, old_id)] = next(iter(values.values()))
+            names = ["source", "content_type", "old_id", *values]
             with self.db.write():
-                self.db.execute("DELETE FROM restore_id_keys WHERE source = ? AND "
-                                "content_type = ? AND old_id = ?", (self.source, type_, old_id))
-                self.db.execute("INSERT INTO restore_id_keys (source, content_type, old_id, "
-                                "natural_key) VALUES (?, ?, ?, ?)",
-                                (self.source, type_, old_id, key))
+                self.db.execute(f"DELETE FROM {table} WHERE source = ? AND content_type = ? "
+                                f"AND old_id = ?", (self.source, type_, old_id))
+                self.db.execute(f"INSERT INTO {table} ({', '.join(names)}) VALUES "
+                                f"({', '.join('?' * len(names))})",
+                                (self.source, type_, old_id, *values.values()))
 
     def id_map(self) -> dict[tuple[str, str], str]:
         return dict(self._map)
