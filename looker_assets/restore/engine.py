@@ -368,7 +368,9 @@ class Restore:
         looks, ...), and what hangs off them (alerts on tiles); the next wave."""
         # Read the wave's live objects at once (the decisions use them too): one that still
         # holds the backed-up reference proves the object it names exists.
-        list(pool.map(lambda t: t.backup and self.live(t.kind.name, t.id), wave))
+        # (Not on another instance: there the same id is another object.)
+        if self.migration is None:
+            list(pool.map(lambda t: t.backup and self.live(t.kind.name, t.id), wave))
         needs: dict[tuple[str, str], list[Target]] = {}
         for target in wave:
             for key in self._dependencies(target):
