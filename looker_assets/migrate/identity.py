@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 CREATED = frozenset({"folders", "looks", "dashboards", "alerts", "scheduled_plans", "boards",
                      "content_metadata", "content_access"})
 MAP_SECTIONS = ("models", "connections", "emails", "groups")
+# Owners looked up by email one search each, up to this many; then every user listed once.
+USER_SEARCHES = 25
+USER_PAGE = 500
 
 
 class MigrationError(ValueError):
@@ -124,7 +127,9 @@ class Migration:
         self.fallbacks: set[str] = set()
         self.stale: set[str] = set()
         self._resolved: dict[tuple[str, str], str | None] = {}
-        self._explores: dict[tuple[str, str], bool] = {}
+        self._explores: dict[str, set[str]] = {}  # model -> its explores in the target
+        self._user_searches = 0
+        self._users: dict[str, str] | None = None  # email -> id, once listed
         self._fallback_id: str | None = None
         self._lock = threading.Lock()
 
@@ -154,7 +159,9 @@ class Migration:
         if type_ == "folders" and backup is not None and backup.get("is_personal"):
             return self._personal_folder(r, backup)
         found = self._by_map(r, kind, old, backup)
-        if found is None and backup is not None and kind.natural:
+        if found is None and type_ == "users" and backup is not None:
+            found = self._user_by_email(r, backup.get("email"))
+        elif found is None and backup is not None and kind.natural:
             values = self.natural_values(r, kind, backup)
             if values is not None:
                 found = r.search_one(kind, values)
@@ -179,7 +186,7 @@ class Migration:
             live = r.live(name, new)
             if live is not None:
                 return new, live, "id map"
-        if t.kind.natural:
+        if t.kind.natural and not self._inside_new(r, t):
             values = self.natural_values(r, t.kind, t.backup)
             found = None if values is None else r.search_one(t.kind, values)
             if found is not None:
@@ -218,16 +225,17 @@ class Migration:
         """Why `obj` cannot be written to the target: a model or explore its queries or
         filters use that the target lacks (after --map). None: all there."""
         for model, explore in sorted(_explores_used(obj)):
-            key = (model, explore)
             with self._lock:
-                known = self._explores.get(key)
-            if known is None:
-                found = r.get_or_none(f"/lookml_models/{quote(model, safe='')}/explores/"
-                                      f"{quote(explore, safe='')}", fields="name")
-                known = found is not None
+                explores = self._explores.get(model)
+            if explores is None:
+                # One read per model: its explores' names (a missing model: none).
+                found = r.get_or_none(f"/lookml_models/{quote(model, safe='')}",
+                                      fields="explores")
+                explores = {e.get("name") for e in (found or {}).get("explores") or []
+                            if isinstance(e, dict)}
                 with self._lock:
-                    self._explores[key] = known
-            if not known:
+                    self._explores[model] = explores
+            if explore not in explores:
                 return (f"the target has no explore {model}::{explore} (its model is missing "
                         f"or named otherwise there: map it with [models] in --map, or deploy "
                         f"the LookML first)")
@@ -250,6 +258,43 @@ class Migration:
                     return None
             values[name] = value
         return values
+
+    def _user_by_email(self, r: Restore, email: Any) -> str | None:
+        """The target user with this email: searched one by one for the first few owners,
+        then all users listed once (a page per 500 instead of a search per owner)."""
+        if not isinstance(email, str) or not email:
+            return None
+        with self._lock:
+            directory = self._users
+            search = directory is None and self._user_searches < USER_SEARCHES
+            self._user_searches += 1
+        if search:
+            return r.search_one(K.KINDS["users"], {"email": email})
+        if directory is None:
+            listed: dict[str, str] = {}
+            for offset in range(0, 10**9, USER_PAGE):
+                page = r.get("/users", fields="id,email", limit=str(USER_PAGE),
+                             offset=str(offset)) or []
+                listed.update({u["email"]: str(u["id"]) for u in page
+                               if isinstance(u, dict) and u.get("email")})
+                if len(page) < USER_PAGE:
+                    break
+            with self._lock:
+                self._users = directory = listed
+        return directory.get(email)
+
+    @staticmethod
+    def _inside_new(r: Restore, t: Target) -> bool:
+        """Whether `t`'s natural key names an object this run created (a dashboard in a
+        folder made minutes ago): nothing can be there yet, so there is nothing to search."""
+        refs = dict(t.kind.refs)
+        for name in t.kind.natural:
+            value = t.backup.get(name)
+            if name in refs and value not in (None, ""):
+                parent = r.targets.get((refs[name], str(value)))
+                if parent is not None and parent.action == "create" and parent.status == "done":
+                    return True
+        return False
 
     @staticmethod
     def _personal_folder(r: Restore, folder: dict[str, Any]) -> str | None:
