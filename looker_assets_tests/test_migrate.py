@@ -276,8 +276,13 @@ def test_model_renames_and_refusals(bare: dict[str, Any]) -> None:
                             if str(obj.get("folder_id")) == FOLDER])
     assert "thelook" in used or "finance" in used, used
     mapping = bare["work"] / "map.toml"
-    # thelook -> ecommerce exists in the target; finance -> finance_prod does not.
-    mapping.write_text('[models]\nthelook = "ecommerce"\nfinance = "finance_prod"\n')
+    # thelook -> ecommerce exists in the target; finance -> finance_prod does not. The
+    # folder's path maps to the target's Shared root: what it holds lands there.
+    folders = source.objects("folders")
+    path = f"{folders['1']['name']}/{folders[FOLDER]['name']}"
+    mapping.write_text('[models]\nthelook = "ecommerce"\nfinance = "finance_prod"\n'
+                       f'[folders]\n{json.dumps(path)} = "Shared"\n')
+    target_folders = len(target.objects("folders"))
     before = _state(target)
     done = _migrate(bare, "--folder", FOLDER, "--map", str(mapping), "--yes")
     refused = [r for r in done["results"] if r["action"] == "skipped"
@@ -293,6 +298,15 @@ def test_model_renames_and_refusals(bare: dict[str, Any]) -> None:
     assert "thelook" not in models and "finance_prod" not in models
     if "thelook" in used:
         assert "ecommerce" in models
+    row = next(r for r in done["results"] if r["type"] == "folders" and r["id"] == FOLDER)
+    assert (row["action"], row["target_id"], row["matched_by"]) == (
+        "unchanged", "1", "folder path"), row
+    in_root = [r for r in written if str(source.objects("dashboards")[r["id"]]["folder_id"])
+               == FOLDER]
+    assert in_root and all(target.objects("dashboards")[r["target_id"]]["folder_id"] == "1"
+                           for r in in_root)
+    assert len(target.objects("folders")) >= target_folders  # no folder renamed or removed
+    assert target.objects("folders")["1"]["name"] == "Shared"
 
 
 def test_dry_runs_write_nothing_and_an_interrupted_run_finishes_once(

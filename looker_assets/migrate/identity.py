@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 # else (users, groups, roles, models, connections...) must already be there, by name.
 CREATED = frozenset({"folders", "looks", "dashboards", "alerts", "scheduled_plans", "boards",
                      "content_metadata", "content_access"})
-MAP_SECTIONS = ("models", "connections", "emails", "groups")
+MAP_SECTIONS = ("models", "connections", "emails", "groups", "folders")
 # Owners looked up by email one search each, up to this many; then every user listed once.
 USER_SEARCHES = 25
 USER_PAGE = 500
@@ -52,6 +52,9 @@ class Renames:
     connections: dict[str, str] = field(default_factory=dict)
     emails: dict[str, str] = field(default_factory=dict)
     groups: dict[str, str] = field(default_factory=dict)
+    # Folder paths ("Shared/Dev Team" = "Shared/Analytics"): resolved to ids before planning
+    # (scope.folder_overrides), not renamed in the objects.
+    folders: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path | None) -> Renames:
@@ -180,7 +183,7 @@ class Migration:
             return (found, live, "owner's email") if live is not None else None
         if t.key in self.overrides:
             live = r.live(name, self.overrides[t.key])
-            return (self.overrides[t.key], live, "--into") if live is not None else None
+            return (self.overrides[t.key], live, "folder path") if live is not None else None
         new = self._by_map(r, t.kind, t.id, t.backup)
         if new is not None:
             live = r.live(name, new)

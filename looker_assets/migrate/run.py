@@ -11,7 +11,7 @@ from typing import Any
 from looker_assets.looker.client import LookerClient
 from looker_assets.looker.errors import LookerError
 from looker_assets.migrate.identity import Migration, Renames
-from looker_assets.migrate.scope import into_overrides, select
+from looker_assets.migrate.scope import folder_overrides, select
 from looker_assets.migrate.target import open_target
 from looker_assets.restore import kinds as K
 from looker_assets.restore.engine import Request, Restore, Target
@@ -84,9 +84,9 @@ def plan(store: ContentStore, options: Options,
     client = open_target(options.ini, options.target, store.instance(),
                          options.max_concurrency)
     items = select(store, options.folders, options.type_name, options.ids, options.at)
-    migration = Migration(Renames.load(options.map_file), options.owner_fallback,
-                          into_overrides(store, client, options.folders, options.into,
-                                         options.at))
+    renames = Renames.load(options.map_file)
+    migration = Migration(renames, options.owner_fallback, folder_overrides(
+        store, client, options.folders, options.into, renames.folders, options.at))
     choice = K.Choice(enable_plans=options.enable_schedules,
                       connection_secrets=options.connection_secrets)
     restore = prepare(store, client, items, options.at, migration, choice,

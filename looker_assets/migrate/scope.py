@@ -45,35 +45,70 @@ def select(store: ContentStore, folders: list[str], type_name: str | None, ids: 
     return list(dict.fromkeys(items))
 
 
-def into_overrides(store: ContentStore, client: LookerClient, folders: list[str],
-                   path: str | None, at: str | None) -> dict[tuple[str, str], str]:
-    """--into PATH: each selected folder's parent stands for the target folder at PATH
-    ("Shared/Sales/EMEA", from a root's name), which must exist."""
-    if path is None:
-        return {}
+def _path_names(path: str, what: str) -> list[str]:
     names = [p for p in path.strip("/").split("/") if p]
     if not names:
-        raise MigrationError("--into names no folder")
+        raise MigrationError(f"{what} names no folder")
+    return names
+
+
+def target_folder(client: LookerClient, path: str, what: str) -> str:
+    """The id of the target's folder at PATH ("Shared/Sales/EMEA", from a root's name)."""
+    names = _path_names(path, what)
     parent: str | None = None
     for depth, name in enumerate(names):
         try:
             rows = client.get_json("/folders/search", {"name": name, **(
                 {"parent_id": parent} if parent else {})}) or []
         except LookerError as exc:
-            raise MigrationError(f"--into {path}: {exc}") from None
+            raise MigrationError(f"{what}: {exc}") from None
         hits = [r for r in rows if r.get("name") == name
                 and (str(r.get("parent_id")) == parent if parent else not r.get("parent_id"))]
         if len(hits) != 1:
             where = "/".join(names[:depth + 1])
-            raise MigrationError(f"--into {path}: the target has "
+            raise MigrationError(f"{what}: the target has "
                                  f"{'no' if not hits else len(hits)} folder(s) {where!r}")
         parent = str(hits[0]["id"])
     assert parent is not None
+    return parent
+
+
+def source_folder(folders: dict[str, dict], path: str, what: str) -> str:
+    """The backed-up id of the source's folder at PATH."""
+    names = _path_names(path, what)
+    parent: str | None = None
+    for depth, name in enumerate(names):
+        hits = [i for i, f in folders.items() if f.get("name") == name and (
+            str(f.get("parent_id")) == parent if parent else not f.get("parent_id"))]
+        if len(hits) != 1:
+            where = "/".join(names[:depth + 1])
+            raise MigrationError(f"{what}: the backup has "
+                                 f"{'no' if not hits else len(hits)} folder(s) {where!r}")
+        parent = hits[0]
+    assert parent is not None
+    return parent
+
+
+def folder_overrides(store: ContentStore, client: LookerClient, folders: list[str],
+                     into: str | None, paths: dict[str, str], at: str | None,
+                     ) -> dict[tuple[str, str], str]:
+    """(folders, source id) -> target id fixed before planning:
+    - --into PATH: each selected folder's parent stands for the target's folder at PATH;
+    - [folders] of --map: the source's folder at each path stands for the target's folder at
+      the path it maps to.
+    Every target path must exist (nothing is created to place content)."""
     backed = objects_at(store, "folders", at)
     overrides = {}
-    for folder in folders:
-        source_parent = (backed.get(folder) or {}).get("parent_id")
-        if source_parent in (None, ""):
-            raise MigrationError(f"--into: folder {folder} is a root; migrate its subfolders")
-        overrides[("folders", str(source_parent))] = parent
+    for source, target in paths.items():
+        what = f"--map [folders] {source!r}"
+        overrides[("folders", source_folder(backed, source, what))] = target_folder(
+            client, target, what)
+    if into is not None:
+        parent = target_folder(client, into, f"--into {into}")
+        for folder in folders:
+            source_parent = (backed.get(folder) or {}).get("parent_id")
+            if source_parent in (None, ""):
+                raise MigrationError(f"--into: folder {folder} is a root; migrate its "
+                                     f"subfolders")
+            overrides[("folders", str(source_parent))] = parent
     return overrides

@@ -67,12 +67,19 @@ class Folder(Plain):
     def dependencies(self, t: Target) -> list[tuple[str, str]]:
         from looker_assets.restore.edges import access_dependencies
 
+        if self._taken_as_is(t):
+            return []  # nor its access: the target's own
         return access_dependencies(t)  # its access (inherits, entries), when gone with it
 
+    def _taken_as_is(self, t: Target) -> bool:
+        """Its owner's own folder, or the one a path was mapped to: the target's folder,
+        never renamed, moved, or given the source's access."""
+        migration = self.r.migration
+        return migration is not None and bool(t.backup.get("is_personal")
+                                              or t.key in migration.overrides)
+
     def diff(self, t: Target) -> list[str]:
-        if self.r.migration is not None and t.backup.get("is_personal"):
-            return []  # its owner's own folder in the target: taken as it is, never renamed
-        return super().diff(t)
+        return [] if self._taken_as_is(t) else super().diff(t)
 
     def cannot_create(self, t: Target) -> str | None:
         if self.r.migration is not None and t.backup.get("is_personal"):
