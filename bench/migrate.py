@@ -51,6 +51,7 @@ from typing import Any
 
 import dagster as dg
 import psutil
+from restore import tile_moves
 
 from looker_assets.assets import CONTENT_ASSETS, IO_MANAGER_KEY
 from looker_assets.emulator import Faults, LookerEmulator
@@ -62,7 +63,6 @@ from looker_assets.storage.store import ContentStore
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
 # Where create_dashboard_element puts a new tile (the emulator's rule, after Looker's): column
 # 0 under the lowest tile of its layout, 8 wide and 6 high.
-NEW_TILE = {"column": 0, "width": 8, "height": 6}
 ROOT_FLAGS = ("is_personal", "is_personal_descendant", "is_shared_root", "is_users_root",
               "is_embed_shared_root", "is_embed_users_root")
 
@@ -106,32 +106,9 @@ def pick_folders(store: ContentStore, emu: LookerEmulator, want: int
 # -- the API's minimum -----------------------------------------------------------------------
 
 
-def tile_moves(dash: dict[str, Any]) -> int:
-    """Tile moves the API needs: tiles whose backed-up position differs from where Looker puts
-    a new one, the fewer of two orders (the backup's; each tab's column-0 8x6 tiles first, top
-    to bottom, which lands those that stack from row 0 where they belong)."""
-    bottoms: dict[str, int] = {}
-    placed: dict[str, dict[str, int]] = {}
-    for el in dash.get("dashboard_elements") or []:
-        lay = str(el.get("dashboard_layout_id"))
-        row = bottoms.get(lay, 0)
-        placed[str(el["id"])] = {"row": row, **NEW_TILE}
-        bottoms[lay] = row + NEW_TILE["height"]
-    moves = best = 0
-    for lay in dash.get("dashboard_layouts") or []:
-        comps = lay.get("dashboard_layout_components") or []
-        for comp in comps:
-            want = {k: comp.get(k) for k in ("row", "column", "width", "height")}
-            if want != placed.get(str(comp.get("dashboard_element_id"))):
-                moves += 1
-        stack = sorted((c.get("row") or 0) for c in comps if c.get("column") == 0
-                       and c.get("width") == 8 and c.get("height") == 6)
-        fit = 0
-        for row in stack:
-            if row == 6 * fit:
-                fit += 1
-        best += len(comps) - fit
-    return min(moves, best)
+def fewest_tile_moves(dash: dict[str, Any]) -> int:
+    """Tile moves the API needs: the fewer of bench/restore.py's two creation orders."""
+    return min(tile_moves(dash))
 
 
 def minimum(emu: LookerEmulator, results: list[dict[str, Any]]) -> tuple[Counter[str], int]:
@@ -175,7 +152,7 @@ def minimum(emu: LookerEmulator, results: list[dict[str, Any]]) -> tuple[Counter
                                    or [] if q.get("query_id"))
                 elif not el.get("look_id") and el.get("query_id"):
                     queries.add(str(el["query_id"]))
-            moves = tile_moves(dash)
+            moves = fewest_tile_moves(dash)
             writes["update_dashboard_layout_component (tile moves)"] += moves
             reads += bool(moves)  # one dashboard(id) gives every component's id
         else:

@@ -361,6 +361,35 @@ def report_objects(run: dict[str, Any], objects: int, latency_ms: float) -> dict
 # -- the dashboard's minimum -------------------------------------------------------------------
 
 
+def tile_moves(dash: dict[str, Any]) -> tuple[int, int]:
+    """Tile moves the API needs after creating every tile: created in the backup's order, and
+    with each tab's column-0 8x6 tiles first, top to bottom (which lands those that stack
+    from row 0 where they belong). A move: a tile whose position differs from where Looker
+    puts a new one (column 0, under the lowest tile, 8x6)."""
+    bottoms: dict[str, int] = {}
+    placed: dict[str, dict[str, int]] = {}
+    for el in dash.get("dashboard_elements") or []:
+        lay = str(el.get("dashboard_layout_id"))
+        row = bottoms.get(lay, 0)
+        placed[str(el["id"])] = {"row": row, **NEW_TILE}
+        bottoms[lay] = row + NEW_TILE["height"]
+    moves = best = 0
+    for lay in dash.get("dashboard_layouts") or []:
+        comps = lay.get("dashboard_layout_components") or []
+        for comp in comps:
+            want = {k: comp.get(k) for k in ("row", "column", "width", "height")}
+            if want != placed.get(str(comp.get("dashboard_element_id"))):
+                moves += 1
+        stack = sorted((c.get("row") or 0) for c in comps if c.get("column") == 0
+                       and c.get("width") == 8 and c.get("height") == 6)
+        fit = 0
+        for row in stack:
+            if row == 6 * fit:
+                fit += 1
+        best += len(comps) - fit
+    return moves, best
+
+
 def minimum_create(dash: dict[str, Any]) -> tuple[int, int, list[str]]:
     """(writes, reads, reasoning) of re-creating `dash` with the fewest requests the API
     allows, tiles created in the backup's order."""
@@ -374,31 +403,7 @@ def minimum_create(dash: dict[str, Any]) -> tuple[int, int, list[str]]:
          ("column_width", None), ("width", None))))
     filters = len(dash.get("dashboard_filters") or [])
     elements = dash.get("dashboard_elements") or []
-    # Where each new tile lands, per layout, in creation order: column 0, below the lowest.
-    bottoms: dict[str, int] = {}
-    placed: dict[str, dict[str, int]] = {}
-    for el in elements:
-        lay = str(el.get("dashboard_layout_id"))
-        row = bottoms.get(lay, 0)
-        placed[str(el["id"])] = {"row": row, **NEW_TILE}
-        bottoms[lay] = row + NEW_TILE["height"]
-    moves = 0
-    best_moves = 0
-    for lay in layouts:
-        comps = lay.get("dashboard_layout_components") or []
-        for comp in comps:
-            want = {k: comp.get(k) for k in ("row", "column", "width", "height")}
-            if want != placed.get(str(comp.get("dashboard_element_id"))):
-                moves += 1
-        # Creating a layout's column-0, 8x6 tiles first, top to bottom, puts each where it
-        # belongs when they stack without gaps from row 0.
-        stack = sorted((c.get("row") or 0) for c in comps if c.get("column") == 0
-                       and c.get("width") == 8 and c.get("height") == 6)
-        fit = 0
-        for row in stack:
-            if row == 6 * fit:
-                fit += 1
-        best_moves += len(comps) - fit
+    moves, best_moves = tile_moves(dash)
     writes = 1 + patch_active + len(others) + filters + len(elements) + moves
     reads = 1 if moves else 0
     why = ["1 create_dashboard (it makes the active layout)",
