@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,10 +21,9 @@ from looker_assets.cli.common import (
     say,
 )
 from looker_assets.cli.restore_commands import _secrets, _show_plan
-from looker_assets.looker.errors import LookerError
-from looker_assets.migrate.identity import MigrationError
-from looker_assets.migrate.run import Options, Outcome, execute, plan
-from looker_assets.restore.engine import RestoreError
+
+if TYPE_CHECKING:
+    from looker_assets.migrate.run import Outcome
 
 PLAN_WORDS = {"create": "create", "update": "update", "undelete": "update (untrash)",
               "unchanged": "unchanged", "skipped": "refused", "failed": "failed"}
@@ -68,6 +67,12 @@ def migrate(
     titles within folders, emails, names), never from the source's ids. The plan is made
     from reads alone; nothing is written without --yes (or a yes at the prompt); a second
     run writes nothing."""
+    # Loaded here, not at start-up: the restore engine brings looker-sdk (0.7 s of imports).
+    from looker_assets.looker.errors import LookerError
+    from looker_assets.migrate.identity import MigrationError
+    from looker_assets.migrate.run import Options, Outcome, execute, plan
+    from looker_assets.restore.engine import RestoreError
+
     if not target:
         fail("name the target: --target SECTION (a section of --ini, default ./looker.ini)", 2)
     type_name, ids = None, []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -22,15 +22,12 @@ from looker_assets.cli.common import (
     say,
 )
 from looker_assets.restore import kinds as K
-from looker_assets.restore.engine import (
-    Request,
-    Restore,
-    RestoreError,
-    Target,
-    label,
-    problems,
-    summary,
-)
+
+if TYPE_CHECKING:
+    from looker_assets.restore.engine import Target
+
+# The engine (and looker-sdk's 0.7 s of imports) is loaded by the commands that write to
+# Looker, not by every `looker-assets` start (`show --at` needs none of it).
 
 ACTION_WORDS = {"update": "update in place", "undelete": "undelete", "create": "re-create",
                 "unchanged": "unchanged", "skipped": "cannot restore", "failed": "failed"}
@@ -48,6 +45,8 @@ def _secrets(pairs: list[str] | None) -> dict[str, str]:
 
 def _show_plan(targets: list[Target], title: str,
                words: dict[str, str] = ACTION_WORDS) -> None:
+    from looker_assets.restore.engine import label
+
     table = Table(title=title, title_justify="left")
     for col in ("action", "type", "id", "name", "what changes / why"):
         table.add_column(col, overflow="fold")
@@ -97,6 +96,7 @@ def restore(
     compared with the backup; a repeated restore writes nothing.
     """
     from looker_assets.looker.resource import LookerResource
+    from looker_assets.restore.engine import Request, Restore, RestoreError
     from looker_assets.restore.selection import select
 
     with open_store(db) as store:
@@ -132,6 +132,8 @@ def restore(
 
 def _report(targets: list[Target], where: str, when: str | None, written: bool, dry_run: bool,
             json_output: bool, asked: bool) -> None:
+    from looker_assets.restore.engine import problems, summary
+
     results = [t.result() for t in targets]
     counts, bad = summary(results), problems(results)
     if json_output:

@@ -278,13 +278,13 @@ class Migration:
             for offset in range(0, 10**9, USER_PAGE):
                 page = r.get("/users", fields="id,email", limit=str(USER_PAGE),
                              offset=str(offset)) or []
-                listed.update({u["email"]: str(u["id"]) for u in page
-                               if isinstance(u, dict) and u.get("email")})
+                listed.update({u["email"].lower(): str(u["id"]) for u in page
+                               if isinstance(u, dict) and isinstance(u.get("email"), str)})
                 if len(page) < USER_PAGE:
                     break
             with self._lock:
                 self._users = directory = listed
-        return directory.get(email)
+        return directory.get(email.lower())  # as search matches: case aside
 
     @staticmethod
     def _inside_new(r: Restore, t: Target) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 
 from looker_assets.looker.client import LookerClient
 from looker_assets.looker.errors import LookerError
-from looker_assets.migrate.identity import Migration, Renames
+from looker_assets.migrate.identity import Migration, MigrationError, Renames
 from looker_assets.migrate.scope import folder_overrides, select
 from looker_assets.migrate.target import open_target
 from looker_assets.restore import kinds as K
@@ -83,17 +83,27 @@ def plan(store: ContentStore, options: Options,
     MigrationError, RestoreError or LookerError for what stops it before any plan."""
     client = open_target(options.ini, options.target, store.instance(),
                          options.max_concurrency)
-    items = select(store, options.folders, options.type_name, options.ids, options.at)
+    # Without --at: as of the last completed sync, so what the source has deleted since is
+    # not migrated (restore, by contrast, reads each object's latest version, gone or not).
+    at = options.at or latest_sync(store)
+    items = select(store, options.folders, options.type_name, options.ids, at)
     renames = Renames.load(options.map_file)
     migration = Migration(renames, options.owner_fallback, folder_overrides(
-        store, client, options.folders, options.into, renames.folders, options.at))
+        store, client, options.folders, options.into, renames.folders, at))
     choice = K.Choice(enable_plans=options.enable_schedules,
                       connection_secrets=options.connection_secrets)
-    restore = prepare(store, client, items, options.at, migration, choice,
+    restore = prepare(store, client, items, at, migration, choice,
                       options.max_concurrency, progress)
     if options.owner_fallback:
         migration.fallback_id(restore)  # a wrong email stops here, before any plan
     return restore, restore.run()
+
+
+def latest_sync(store: ContentStore) -> str:
+    found = store.db.execute("SELECT max(completed_at) FROM sync_history").fetchone()[0]
+    if found is None:
+        raise MigrationError(f"no sync has completed in {store.location} yet: run one first")
+    return found
 
 
 def prepare(store: ContentStore, client: LookerClient, items: list[tuple[str, str]],

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import configparser
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from looker_assets.looker.client import ClientConfig, LookerClient
 from looker_assets.migrate.identity import MigrationError
@@ -37,8 +38,15 @@ def target_config(ini: Path, section: str, max_concurrency: int = 8) -> ClientCo
         ini_file=str(ini), max_concurrency=max_concurrency)
 
 
-def same_instance(a: str | None, b: str) -> bool:
-    return a is not None and a.rstrip("/").lower() == b.rstrip("/").lower()
+def _instance(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url.strip())
+    default = {"https": 443, "http": 80}.get(parts.scheme.lower())
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or default
+
+
+def same_instance(a: str, b: str) -> bool:
+    """Whether two base URLs name one Looker (scheme, host and port; default ports too)."""
+    return _instance(a) == _instance(b)
 
 
 def open_target(ini: Path, section: str, source: str | None,
@@ -46,6 +54,9 @@ def open_target(ini: Path, section: str, source: str | None,
     """A client of the target; refused when it is the instance the store backs up."""
     config = target_config(ini, section, max_concurrency)
     assert config.base_url is not None
+    if source is None:
+        raise MigrationError("this store has not recorded which Looker it backs up (its last "
+                             "sync ran before that was kept): run a sync, then migrate")
     if same_instance(source, config.base_url):
         raise MigrationError(f"[{section}] is {config.base_url}, the instance this store backs "
                              f"up: moving content within it is `looker-assets restore`")

@@ -325,6 +325,11 @@ class Reconciler:
                 f"/queries/{quote(str(source.get('query_id')), safe='')}")
             if query is None and "queries" in _types():
                 query = self.r.backup_of("queries", str(source.get("query_id")))
+            if query is None and elsewhere:
+                from looker_assets.restore.engine import RestoreError
+
+                raise RestoreError(f"merge query {old}: its source query "
+                                   f"{source.get('query_id')} is not in the backup")
             qid = self.query_id(query) if query else str(source.get("query_id"))
             sources.append({**{k: v for k, v in source.items() if k != "query_slug"},
                             "query_id": qid})

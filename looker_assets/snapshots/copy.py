@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
+from looker_assets.restore.records import Records
 from looker_assets.snapshots import SnapshotError
 from looker_assets.storage.backend import is_url, redact, scrub
 from looker_assets.storage.store import ContentStore, StoreError
@@ -71,7 +72,8 @@ def _export_postgres(url: str, target: Path) -> None:
     try:
         # Creates the schema in the new file (every table the current release has), and
         # upgrades the PostgreSQL store's schema if it is older.
-        ContentStore(target).close()
+        with ContentStore(target) as copy:
+            Records(copy, "")  # the restore and migrate tables (id map) are part of a store
         ContentStore(url).close()
     except StoreError as exc:
         raise SnapshotError(str(exc)) from None
@@ -87,6 +89,12 @@ def _export_postgres(url: str, target: Path) -> None:
                 with conn.transaction():
                     present = {r[0] for r in conn.execute(
                         "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")}
+                    # A store that never restored or migrated has no restore tables: nor
+                    # has its copy.
+                    for table in [t for t in tables if t not in present
+                                  and t.startswith("restore_")]:
+                        del tables[table]
+                        out.execute(f'DROP TABLE "{table}"')
                     missing = sorted(set(tables) - present)
                     if missing:
                         raise SnapshotError(f"{shown} lacks tables the snapshot format has: "

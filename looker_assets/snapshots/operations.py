@@ -216,11 +216,11 @@ def pull(destination: Destination, name: str, target: Path, identities: list[Any
             raise SnapshotError(f"snapshot {manifest.name} is not usable, {target} untouched: "
                                 + "; ".join(problems[:10]))
         assert store is not None
-        for sidecar in ("-wal", "-shm"):  # of a file that is replaced, stale after it
+        os.replace(store, target)
+        for sidecar in ("-wal", "-shm"):  # of the file replaced: stale now (not before)
             if force:
                 with suppress(FileNotFoundError):
                     os.unlink(f"{target}{sidecar}")
-        os.replace(store, target)
     return manifest
 
 

@@ -103,7 +103,8 @@ def _recode_past(store: ContentStore, ct: ContentType, batch: int,
     whole where small (as new writes are: storage/bodies.py). Blobs current in content_items
     (or shared and done already) are skipped."""
     db, bodies = store.db, store.bodies
-    bodies.dictionary_of(ct.code)
+    # Plain zstd is as good as it gets without a dictionary: re-encoded only once there is one.
+    stale = (RAW, ZSTD) if bodies.dictionary_of(ct.code) is not None else (RAW,)
     versions = db.execute(
         "SELECT v.id, v.checksum, b.codec, b.base_checksum FROM content_versions v LEFT JOIN "
         "content_blobs b ON b.checksum = v.checksum WHERE v.content_type = ? "
@@ -113,7 +114,7 @@ def _recode_past(store: ContentStore, ct: ContentType, batch: int,
     transaction = None
     try:
         for id_, checksum, blob_codec, base_checksum in versions:
-            if blob_codec not in (RAW, ZSTD):
+            if blob_codec not in stale:
                 if blob_codec is not None and base_checksum is None:
                     keyframes[id_] = checksum
                 continue
@@ -122,7 +123,7 @@ def _recode_past(store: ContentStore, ct: ContentType, batch: int,
                 transaction.__enter__()
             row = db.execute("SELECT codec, dict_id, base_checksum, content_data FROM "
                              "content_blobs WHERE checksum = ?", (checksum,)).fetchone()
-            if row is None or row[0] not in (RAW, ZSTD):
+            if row is None or row[0] not in stale:
                 continue  # a shared body done already, or another compact's
             # A body other deltas are based on stays whole.
             base = None if db.execute("SELECT 1 FROM content_blobs WHERE base_checksum = ?",

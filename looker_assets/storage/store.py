@@ -308,6 +308,8 @@ class ContentStore:
         self.path = self.db.path if isinstance(self.db, SqliteBackend) else None
         # Compresses what is written and decompresses what is read (storage/bodies.py).
         self.bodies = Bodies(self.db)
+        # Types zstd could not train a dictionary on, and on how many objects it tried.
+        self._untrained: dict[int, int] = {}
         # Things the operator should fix (a store readable by other users), said once.
         self.warnings: list[str] = list(self.db.warnings)
 
@@ -443,7 +445,9 @@ class ContentStore:
         samples = list(samples)
         stored = self.db.execute("SELECT count(*) FROM content_items WHERE content_type = ? "
                                  "AND deleted_at IS NULL", (content_type,)).fetchone()[0]
-        if len(samples) + stored < TRAIN_MIN_SAMPLES:
+        # Too few, or zstd found no dictionary in fewer than half as many: not yet.
+        if len(samples) + stored < max(TRAIN_MIN_SAMPLES,
+                                       2 * self._untrained.get(content_type, 0)):
             return None
         wanted = TRAIN_MAX_SAMPLES - len(samples)
         for id_, codec_, dict_id, data in self.db.execute(
@@ -454,6 +458,7 @@ class ContentStore:
                 samples.append(self.bodies.unpack(Body(codec_, dict_id, data), id_))
         dictionary = self.bodies.train(content_type, samples)
         if dictionary is None:
+            self._untrained[content_type] = len(samples) + stored
             return None
         with self.db.write(content_type):
             self.db.execute(
