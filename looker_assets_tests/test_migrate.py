@@ -83,9 +83,10 @@ def _own(dash: dict[str, Any]) -> dict[str, Any]:
                                    "dashboard_layouts")}}
 
 
-def _portable(emu: LookerEmulator, dash: dict[str, Any]) -> dict[str, Any]:
+def _portable(emu: LookerEmulator, dash: dict[str, Any],
+              looks: dict[str, Any] | None = None) -> dict[str, Any]:
     """A dashboard with every instance-local id replaced by what it points at."""
-    looks = emu.objects("looks")
+    looks = emu.objects("looks") if looks is None else looks
     merges = {}
     filters = {str(f["id"]): f["name"] for f in dash.get("dashboard_filters") or []}
     tabs = {str(t["id"]): (t.get("label"), t.get("active"))
@@ -146,10 +147,11 @@ def test_a_folder_tree_lands_equal_and_a_second_run_writes_nothing(
                 if t == "dashboards" and r["action"] == "create"]
     assert len(migrated) >= 5
     features: Counter[str] = Counter()
+    source_looks, target_looks = source.objects("looks"), target.objects("looks")
     for old, new in migrated:
         src = source.api_get(f"/dashboards/{old}")
         dst = target.api_get(f"/dashboards/{new}")
-        assert _portable(target, dst) == _portable(source, src), old
+        assert _portable(target, dst, target_looks) == _portable(source, src, source_looks), old
         for el in src.get("dashboard_elements") or []:
             features.update(k for k in ("merge_result_id", "look_id", "filter_id")
                             if el.get(k))
@@ -171,9 +173,11 @@ def test_a_folder_tree_lands_equal_and_a_second_run_writes_nothing(
     users = {str(u["id"]): u.get("email") for u in target.objects("users").values()}
     source_users = {str(u["id"]): u.get("email") for u in source.objects("users").values()}
     by_email = 0
+    source_dashboards, target_dashboards = source.objects("dashboards"), target.objects(
+        "dashboards")
     for old, new in migrated:
-        src_owner = source_users.get(str(source.objects("dashboards")[old].get("user_id")))
-        dst_owner = users.get(str(target.objects("dashboards")[new].get("user_id")))
+        src_owner = source_users.get(str(source_dashboards[old].get("user_id")))
+        dst_owner = users.get(str(target_dashboards[new].get("user_id")))
         if src_owner in users.values():
             assert dst_owner == src_owner
             by_email += 1
@@ -182,7 +186,7 @@ def test_a_folder_tree_lands_equal_and_a_second_run_writes_nothing(
     # others may change: a folder matched by path gained subfolders).
     for id_, obj in same_id.items():
         if obj is not None and id_ not in {n for _, n in migrated}:
-            assert _own(target.objects("dashboards")[id_]) == _own(obj), id_
+            assert _own(target_dashboards[id_]) == _own(obj), id_
 
     # Again: everything unchanged, not one write.
     writes = _writes(target)
@@ -308,9 +312,10 @@ def test_model_renames_and_refusals(bare: dict[str, Any]) -> None:
     row = next(r for r in done["results"] if r["type"] == "folders" and r["id"] == FOLDER)
     assert (row["action"], row["target_id"], row["matched_by"]) == (
         "unchanged", "1", "folder path"), row
-    in_root = [r for r in written if str(source.objects("dashboards")[r["id"]]["folder_id"])
-               == FOLDER]
-    assert in_root and all(target.objects("dashboards")[r["target_id"]]["folder_id"] == "1"
+    source_dashboards, target_dashboards = source.objects("dashboards"), target.objects(
+        "dashboards")
+    in_root = [r for r in written if str(source_dashboards[r["id"]]["folder_id"]) == FOLDER]
+    assert in_root and all(target_dashboards[r["target_id"]]["folder_id"] == "1"
                            for r in in_root)
     assert len(target.objects("folders")) >= target_folders  # no folder renamed or removed
     assert target.objects("folders")["1"]["name"] == "Shared"
