@@ -287,10 +287,11 @@ def test_model_renames_and_refusals(bare: dict[str, Any]) -> None:
     mapping.write_text('[models]\nthelook = "ecommerce"\nfinance = "finance_prod"\n'
                        f'[folders]\n{json.dumps(path)} = "Shared"\n')
     target_folders = len(target.objects("folders"))
+    in_folder = sorted(d for d, o in source.objects("dashboards").items()
+                       if str(o.get("folder_id")) == FOLDER)
     # Deleted at the source since the first sync: gone from the backup's present, so never
     # migrated (the store keeps it, as history).
-    gone = sorted(d for d, o in source.objects("dashboards").items()
-                  if str(o.get("folder_id")) == FOLDER)[0]
+    gone = in_folder[0]
     source.delete("dashboards", gone)
     sync_every_type(source, bare["db"])
     before = _state(target)
@@ -332,6 +333,22 @@ def test_dry_runs_write_nothing_and_an_interrupted_run_finishes_once(
             path=str(bare["db"]))}, instance=dg.DagsterInstance.get())
     assert result.success
     assert _writes(target) == writes and _state(target) == before
+
+    # A dashboard whose slug another dashboard of the target holds: refused, said why.
+    source = bare["source"]
+    slugged = sorted(d for d, o in source.objects("dashboards").items()
+                     if str(o.get("folder_id")) == FOLDER)[-1]
+    slug = source.objects("dashboards")[slugged]["slug"]
+    api = LookerClient(ClientConfig(base_url=target.url, client_id=target.client_id,
+                                    client_secret=target.client_secret, verify_ssl=False))
+    api.write_json("POST", "/dashboards", {"title": "Someone else's", "folder_id": "1",
+                                           "slug": slug})
+    api.close()
+    planned = _migrate(bare, "--folder", FOLDER, "--dry-run")
+    taken = next(r for r in planned["results"] if r["type"] == "dashboards"
+                 and r["id"] == slugged)
+    assert taken["action"] == "skipped" and f"slug {slug} is taken" in taken["error"], taken
+    writes = _writes(target)
 
     # Killed while it writes (each create slowed down), then run again.
     target.faults = Faults(latency_ms=150, only_paths=r"^/api/4\.0/(folders|looks|dashboards|"

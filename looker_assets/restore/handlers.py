@@ -239,6 +239,20 @@ class Dashboard(Plain):
 
         return super().diff(t) + child_changes(self.r, t)
 
+    def cannot_create(self, t: Target) -> str | None:
+        slug = t.backup.get("slug")
+        if self.r.migration is not None and slug:
+            # On another instance the slug may name another dashboard (trash included):
+            # refused rather than given a new slug, which would break the links to it.
+            rows = self.r.get_or_none("/dashboards/search", slug=str(slug),
+                                      fields="id,title,slug") or []
+            taken = next((row for row in rows if isinstance(row, dict)
+                          and row.get("slug") == slug), None)
+            if taken is not None:
+                return (f"its slug {slug} is taken in the target by dashboards "
+                        f"{taken.get('id')} ({taken.get('title')!r})")
+        return super().cannot_create(t)
+
     def create_body(self, t: Target) -> dict[str, Any]:
         body = super().create_body(t)
         if t.backup.get("slug"):
