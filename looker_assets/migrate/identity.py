@@ -133,6 +133,7 @@ class Migration:
         self._explores: dict[str, set[str]] = {}  # model -> its explores in the target
         self._user_searches = 0
         self._users: dict[str, str] | None = None  # email -> id, once listed
+        self._slugs: dict[str, dict[str, Any] | None] = {}
         self._fallback_id: str | None = None
         self._lock = threading.Lock()
 
@@ -285,6 +286,18 @@ class Migration:
             with self._lock:
                 self._users = directory = listed
         return directory.get(email.lower())  # as search matches: case aside
+
+    def slug_holder(self, r: Restore, slug: str) -> dict[str, Any] | None:
+        """The target dashboard (trash included) holding `slug`, read once per run."""
+        with self._lock:
+            if slug in self._slugs:
+                return self._slugs[slug]
+        rows = r.get_or_none("/dashboards/search", slug=slug, fields="id,title,slug") or []
+        found = next((row for row in rows if isinstance(row, dict)
+                      and row.get("slug") == slug), None)
+        with self._lock:
+            self._slugs[slug] = found
+        return found
 
     @staticmethod
     def _inside_new(r: Restore, t: Target) -> bool:

@@ -244,10 +244,7 @@ class Dashboard(Plain):
         if self.r.migration is not None and slug:
             # On another instance the slug may name another dashboard (trash included):
             # refused rather than given a new slug, which would break the links to it.
-            rows = self.r.get_or_none("/dashboards/search", slug=str(slug),
-                                      fields="id,title,slug") or []
-            taken = next((row for row in rows if isinstance(row, dict)
-                          and row.get("slug") == slug), None)
+            taken = self.r.migration.slug_holder(self.r, str(slug))
             if taken is not None:
                 return (f"its slug {slug} is taken in the target by dashboards "
                         f"{taken.get('id')} ({taken.get('title')!r})")
