@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import urllib.error
+import urllib.parse
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -230,3 +234,36 @@ def sync_every_type(emu: LookerEmulator, db: Path) -> None:
         resources={"looker": looker_resource(emu, max_concurrency=4),
                    IO_MANAGER_KEY: LookerContentIOManager(path=str(db))})
     assert result.success
+
+
+class Http:
+    """Plain JSON calls to an emulator, for the status codes and error bodies the SDK turns
+    into exceptions."""
+
+    def __init__(self, emu: LookerEmulator) -> None:
+        self.url = emu.url + "/api/4.0"
+        form = f"client_id={emu.client_id}&client_secret={emu.client_secret}".encode()
+        _, body = self._send("POST", "/login", form, {})
+        self.token = body["access_token"]
+
+    def _send(self, method: str, path: str, data: bytes | None,
+              headers: dict[str, str]) -> tuple[int, Any]:
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                raw = resp.read()
+                return resp.status, json.loads(raw) if raw else None
+        except urllib.error.HTTPError as exc:
+            raw = exc.read()
+            return exc.code, json.loads(raw) if raw else None
+
+    def __call__(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        return self._send(method, path, data, {"Authorization": f"Bearer {self.token}",
+                                               "Content-Type": "application/json"})
+
+    def get(self, path: str, **query: str) -> Any:
+        """GET that must answer 200; its body."""
+        status, body = self("GET", path + ("?" + urllib.parse.urlencode(query) if query else ""))
+        assert status == 200, (path, status, body)
+        return body

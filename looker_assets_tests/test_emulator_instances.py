@@ -19,40 +19,9 @@ from looker_sdk import models40 as m
 from looker_sdk.error import SDKError
 
 from looker_assets.emulator import LookerEmulator
-from looker_assets_tests.conftest import write_looker_ini
+from looker_assets_tests.conftest import Http, write_looker_ini
 
 Pair = tuple[LookerEmulator, LookerEmulator]
-
-
-class Http:
-    """Plain JSON calls, for the status codes and error bodies the SDK turns into raises."""
-
-    def __init__(self, emu: LookerEmulator) -> None:
-        self.url = emu.url + "/api/4.0"
-        form = f"client_id={emu.client_id}&client_secret={emu.client_secret}".encode()
-        _, body = self._send("POST", "/login", form, {})
-        self.token = body["access_token"]
-
-    def _send(self, method: str, path: str, data: bytes | None,
-              headers: dict[str, str]) -> tuple[int, Any]:
-        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                raw = resp.read()
-                return resp.status, json.loads(raw) if raw else None
-        except urllib.error.HTTPError as exc:
-            raw = exc.read()
-            return exc.code, json.loads(raw) if raw else None
-
-    def __call__(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        return self._send(method, path, data, {"Authorization": f"Bearer {self.token}",
-                                               "Content-Type": "application/json"})
-
-    def get(self, path: str, **query: str) -> Any:
-        status, body = self("GET", path + ("?" + urllib.parse.urlencode(query) if query else ""))
-        assert status == 200, (path, status, body)
-        return body
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 from typing import Any
 
 import looker_sdk
@@ -16,6 +14,7 @@ from looker_sdk import models40 as m
 from looker_sdk.error import SDKError
 
 from looker_assets.emulator import LookerEmulator
+from looker_assets_tests.conftest import Http
 
 
 @pytest.fixture
@@ -29,33 +28,6 @@ def sdk(emu: LookerEmulator, monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("LOOKERSDK_TIMEOUT", "30")
     return looker_sdk.init40()
-
-
-class Http:
-    """Plain JSON calls: the status codes and error bodies the SDK turns into exceptions."""
-
-    def __init__(self, emu: LookerEmulator) -> None:
-        self.emu = emu
-        form = f"client_id={emu.client_id}&client_secret={emu.client_secret}".encode()
-        _, body = self._send("POST", "/login", form, {})
-        self.token = body["access_token"]
-
-    def _send(self, method: str, path: str, data: bytes | None,
-              headers: dict[str, str]) -> tuple[int, Any]:
-        req = urllib.request.Request(self.emu.url + "/api/4.0" + path, data=data,
-                                     method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                raw = resp.read()
-                return resp.status, json.loads(raw) if raw else None
-        except urllib.error.HTTPError as exc:
-            raw = exc.read()
-            return exc.code, json.loads(raw) if raw else None
-
-    def __call__(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        return self._send(method, path, data, {"Authorization": f"Bearer {self.token}",
-                                               "Content-Type": "application/json"})
 
 
 @pytest.fixture
