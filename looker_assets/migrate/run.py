@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from looker_assets.looker.client import LookerClient
 from looker_assets.looker.errors import LookerError
 from looker_assets.migrate.identity import Migration, MigrationError, Renames
 from looker_assets.migrate.scope import folder_overrides, select
 from looker_assets.migrate.target import open_target
 from looker_assets.restore import kinds as K
 from looker_assets.restore.engine import Request, Restore, Target
+from looker_assets.storage.history import last_sync
 from looker_assets.storage.store import ContentStore
 
 ACTIONS = ("create", "update", "unchanged", "skipped", "failed")
@@ -85,35 +85,21 @@ def plan(store: ContentStore, options: Options,
                          options.max_concurrency)
     # Without --at: as of the last completed sync, so what the source has deleted since is
     # not migrated (restore, by contrast, reads each object's latest version, gone or not).
-    at = options.at or latest_sync(store)
+    at = options.at or last_sync(store)
+    if at is None:
+        raise MigrationError(f"no sync has completed in {store.location} yet: run one first")
     items = select(store, options.folders, options.type_name, options.ids, at)
     renames = Renames.load(options.map_file)
     migration = Migration(renames, options.owner_fallback, folder_overrides(
         store, client, options.folders, options.into, renames.folders, at))
     choice = K.Choice(enable_plans=options.enable_schedules,
                       connection_secrets=options.connection_secrets)
-    restore = prepare(store, client, items, at, migration, choice,
-                      options.max_concurrency, progress)
+    request = Request(items, at=at, dry_run=True, max_concurrency=options.max_concurrency,
+                      choice=choice, migration=migration)
+    restore = Restore(store, client, request, progress=progress)
     if options.owner_fallback:
         migration.fallback_id(restore)  # a wrong email stops here, before any plan
     return restore, restore.run()
-
-
-def latest_sync(store: ContentStore) -> str:
-    found = store.db.execute("SELECT max(completed_at) FROM sync_history").fetchone()[0]
-    if found is None:
-        raise MigrationError(f"no sync has completed in {store.location} yet: run one first")
-    return found
-
-
-def prepare(store: ContentStore, client: LookerClient, items: list[tuple[str, str]],
-            at: str | None, migration: Migration, choice: K.Choice, max_concurrency: int = 8,
-            progress: Callable[[str], None] | None = None) -> Restore:
-    """The restore engine, set to plan (GET requests only, `.run()`) into another instance."""
-    request = Request(items, at=at, dry_run=True, max_concurrency=max_concurrency,
-                      choice=choice, migration=migration)
-    restore = Restore(store, client, request, progress=progress)
-    return restore
 
 
 def execute(restore: Restore, planned: list[Target], folders_in_scope: bool) -> Outcome:

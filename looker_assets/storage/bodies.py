@@ -93,13 +93,18 @@ class Bodies:
         known = self._latest.get(content_type)
         if known is not None:
             return known
-        row = self.db.execute(
-            "SELECT dict_id FROM content_dicts WHERE content_type = ? "
-            "ORDER BY created_at DESC, dict_id DESC LIMIT 1", (content_type,)).fetchone()
-        if row is not None:
-            self._latest[content_type] = int(row[0])
-            return int(row[0])
+        newest = self.newest(content_type)
+        if newest is not None:
+            self._latest[content_type] = newest[0]
+            return newest[0]
         return None
+
+    def newest(self, content_type: int) -> tuple[int, int] | None:
+        """(dict_id, samples it was trained on) of the type's newest stored dictionary."""
+        row = self.db.execute(
+            "SELECT dict_id, samples FROM content_dicts WHERE content_type = ? "
+            "ORDER BY created_at DESC, dict_id DESC LIMIT 1", (content_type,)).fetchone()
+        return None if row is None else (int(row[0]), int(row[1]))
 
     @staticmethod
     def train(content_type: int, samples: list[bytes]) -> Dictionary | None:

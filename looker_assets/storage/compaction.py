@@ -72,10 +72,8 @@ def _retrain(store: ContentStore, ct: ContentType) -> bool:
     """A dictionary for the type when it has none, or one trained on under half of the
     samples it could be trained on now."""
     active = len(store.active_ids(ct.code))
-    row = store.db.execute(
-        "SELECT samples FROM content_dicts WHERE content_type = ? "
-        "ORDER BY created_at DESC, dict_id DESC LIMIT 1", (ct.code,)).fetchone()
-    if row is not None and row[0] * 2 >= min(active, TRAIN_MAX_SAMPLES):
+    newest = store.bodies.newest(ct.code)
+    if newest is not None and newest[1] * 2 >= min(active, TRAIN_MAX_SAMPLES):
         return False
     return store.train_dictionary(ct.code) is not None
 

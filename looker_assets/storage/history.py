@@ -101,6 +101,10 @@ def first_sync(store: ContentStore) -> str | None:
     return store.db.execute("SELECT min(completed_at) FROM sync_history").fetchone()[0]
 
 
+def last_sync(store: ContentStore) -> str | None:
+    return store.db.execute("SELECT max(completed_at) FROM sync_history").fetchone()[0]
+
+
 def history_start(store: ContentStore) -> tuple[str | None, str]:
     """The first moment the history can answer for (None: its first sync), and why."""
     meta = dict(store.db.execute("SELECT key, value FROM store_meta WHERE key IN (?, ?)",
