@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,27 +161,27 @@ class Destination:
         return self.size(key) is not None
 
     def read(self, key: str) -> bytes:
-        try:
+        with self._getting(key, "does not exist", "reading"):
             return bytes(obstore.get(self.store, key).bytes())
-        except FileNotFoundError as exc:
-            if _bucket_missing(exc):
-                raise self._fail(exc, "reading") from None
-            raise SnapshotNotFound(f"{key} does not exist at {self.url}") from None
-        except (BaseError, OSError) as exc:
-            raise self._fail(exc, f"reading {key}") from None
 
     def stream(self, key: str) -> Iterator[bytes | memoryview]:
         """The object's bytes in chunks of a few MB (memory stays flat)."""
-        try:
+        with self._getting(key, "no longer exists", "downloading"):
             result = obstore.get(self.store, key)
             for chunk in result.stream(min_chunk_size=8 * 1024 * 1024):
                 yield memoryview(chunk)
+
+    @contextmanager
+    def _getting(self, key: str, gone: str, doing: str) -> Iterator[None]:
+        """A missing bucket, a missing object and other failures of a read, each said."""
+        try:
+            yield
         except FileNotFoundError as exc:
             if _bucket_missing(exc):
                 raise self._fail(exc, "reading") from None
-            raise SnapshotNotFound(f"{key} no longer exists at {self.url}") from None
+            raise SnapshotNotFound(f"{key} {gone} at {self.url}") from None
         except (BaseError, OSError) as exc:
-            raise self._fail(exc, f"downloading {key}") from None
+            raise self._fail(exc, f"{doing} {key}") from None
 
     def delete(self, key: str) -> None:
         try:
