@@ -199,6 +199,16 @@ class Migration:
                     return found, live, "natural key"
         return None
 
+    @staticmethod
+    def remember(r: Restore, t: Target) -> None:
+        """A target object found by natural key, or made: into the id map with the key it has
+        now, so the next run finds it there, even renamed at the source."""
+        if t.live_id is None or t.status not in ("done", "unchanged") or r.run_id is None:
+            return
+        r.records.map_id(t.kind.name, t.id, t.live_id, r.run_id)
+        if t.live is not None and t.kind.natural:
+            r.records.remember_key(t.kind.name, t.id, key_text(t.kind, t.live))
+
     def fallback_owner(self, r: Restore, t: Target, old: str) -> str:
         """The target user who owns what a user the target lacks owned (reported)."""
         fallback = self.fallback_id(r)

@@ -599,15 +599,8 @@ class Restore:
     def _record(self, target: Target) -> None:
         if self.run_id is None:
             return
-        if self.migration is not None and target.live_id is not None \
-                and target.status in ("done", "unchanged"):
-            # Found by natural key or made: the id map finds it next time, even renamed.
-            self.records.map_id(target.kind.name, target.id, target.live_id, self.run_id)
-            if target.live is not None and target.kind.natural:
-                from looker_assets.migrate.identity import key_text
-
-                self.records.remember_key(target.kind.name, target.id,
-                                          key_text(target.kind, target.live))
+        if self.migration is not None:
+            self.migration.remember(self, target)
         self.records.record(self.run_id, target.kind.name, target.id, target.action,
                             target.status, target.live_id, target.error or target.reason,
                             {"changes": target.changes, "differs": target.differs})
