@@ -12,7 +12,7 @@ from looker_assets.assets import IO_MANAGER_KEY
 from looker_assets.io_manager import LookerContentIOManager
 from looker_assets.looker.errors import LookerError
 from looker_assets.migrate.identity import MigrationError
-from looker_assets.migrate.run import Options, Outcome, execute, plan
+from looker_assets.migrate.run import Options, finish, plan
 from looker_assets.restore.engine import RestoreError
 from looker_assets.storage.history import HistoryError, check_moment, parse_moment
 
@@ -57,9 +57,7 @@ def migrate_objects(context: dg.OpExecutionContext, config: MigrateConfig) -> dg
         except (MigrationError, RestoreError, LookerError, HistoryError, KeyError) as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
         try:
-            migration = restore.request.migration
-            outcome = (Outcome(planned, False, migration) if config.dry_run
-                       else execute(restore, planned, bool(config.folders)))
+            outcome = finish(restore, planned, not config.dry_run, bool(config.folders))
         finally:
             restore.client.close()
     data = outcome.as_dict()
@@ -67,7 +65,8 @@ def migrate_objects(context: dg.OpExecutionContext, config: MigrateConfig) -> dg
                 "at": at or "latest", **data["summary"],
                 "results": dg.MetadataValue.json(data["results"]),
                 "owner_fallbacks": dg.MetadataValue.json(data["owner_fallbacks"]),
-                "content_validation": dg.MetadataValue.json(data["content_validation"])}
+                "content_validation": dg.MetadataValue.json(data["content_validation"]),
+                **{f"target_{k}": v for k, v in data["requests"].items()}}
     if not outcome.ok:
         bad = [r for r in data["results"] if r["action"] == "failed" or r["differs"]]
         raise dg.Failure(description="; ".join(

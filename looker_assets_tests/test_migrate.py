@@ -193,6 +193,11 @@ def test_a_folder_tree_lands_equal_and_a_second_run_writes_nothing(
     again = _migrate(scene, "--folder", FOLDER, "--yes")
     assert again["summary"]["create"] == again["summary"]["update"] == 0, again["summary"]
     assert _writes(target) == writes
+    # What it cost, by kind, counted by the client the way the emulator saw it.
+    assert again["requests"]["requests_write"] == 0
+    assert again["requests"]["requests"] == sum(
+        again["requests"][f"requests_{k}"] for k in ("list", "detail", "signal", "check",
+                                                      "write", "login")) > 0
 
 
 def test_a_change_at_the_source_updates_the_same_target_objects(

@@ -70,7 +70,7 @@ def migrate(
     # Loaded here, not at start-up: the restore engine brings looker-sdk (0.7 s of imports).
     from looker_assets.looker.errors import LookerError
     from looker_assets.migrate.identity import MigrationError
-    from looker_assets.migrate.run import Options, Outcome, execute, plan
+    from looker_assets.migrate.run import Options, finish, plan
     from looker_assets.restore.engine import RestoreError
 
     if not target:
@@ -88,7 +88,6 @@ def migrate(
             restore, planned = plan(store, options, progress=None if json_output else say)
         except (MigrationError, RestoreError, LookerError) as exc:
             fail(str(exc), 2)
-        migration = restore.request.migration
         client = restore.client
         writes = [t for t in planned if t.action in ("update", "undelete", "create")]
         where = client.base_url
@@ -99,8 +98,7 @@ def migrate(
             not json_output and sys.stdin.isatty()
             and typer.confirm(f"Write {len(writes)} object(s) to {where}?")))
         try:
-            outcome = (execute(restore, planned, bool(folder)) if go
-                       else Outcome(planned, False, migration))
+            outcome = finish(restore, planned, go, bool(folder))
         finally:
             client.close()
     _report(outcome, source, where, when, json_output,
@@ -130,5 +128,9 @@ def _report(outcome: Outcome, source: str | None, where: str, when: str | None,
             for v in data["content_validation"]:
                 say(f"validator   {v['type']} {v['target_id']} ({v['title']}): {v['message']}")
             say(f"Written: {summary_line}.")
+        cost = data["requests"]
+        kinds = ", ".join(f"{k.removeprefix('requests_')} {n:,}" for k, n in cost.items()
+                          if k.startswith("requests_") and n)
+        say(f"Requests to {where}: {cost.get('requests', 0):,} ({kinds})")
     if not outcome.ok:
         raise typer.Exit(1)

@@ -27,6 +27,8 @@ class Outcome:
     migration: Migration
     validation: list[dict[str, Any]] = field(default_factory=list)
     validation_note: str | None = None
+    # The target's requests, by kind (list, detail, write...): what the run cost.
+    requests: dict[str, int] = field(default_factory=dict)
 
     def results(self) -> list[dict[str, Any]]:
         return [result(t) for t in self.targets]
@@ -43,7 +45,7 @@ class Outcome:
                 "owner_fallbacks": sorted(self.migration.fallbacks),
                 "stale_id_map": sorted(self.migration.stale),
                 "content_validation": self.validation,
-                "content_validation_note": self.validation_note}
+                "content_validation_note": self.validation_note, "requests": self.requests}
 
 
 def result(t: Target) -> dict[str, Any]:
@@ -102,11 +104,15 @@ def plan(store: ContentStore, options: Options,
     return restore, restore.run()
 
 
-def execute(restore: Restore, planned: list[Target], folders_in_scope: bool) -> Outcome:
-    done = restore.execute(planned)
-    outcome = Outcome(done, True, restore.request.migration)
-    if folders_in_scope:
+def finish(restore: Restore, planned: list[Target], write: bool,
+           folders_in_scope: bool) -> Outcome:
+    """Write the plan (unless `write` is false), validate what was written, and count the
+    run's requests."""
+    outcome = Outcome(restore.execute(planned) if write else planned, write,
+                      restore.request.migration)
+    if write and folders_in_scope:
         validate(restore, outcome)
+    outcome.requests = restore.client.stats.as_dict()
     return outcome
 
 
