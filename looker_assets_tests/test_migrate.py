@@ -25,6 +25,7 @@ from looker_assets.cli import app
 from looker_assets.emulator import Faults, LookerEmulator
 from looker_assets.io_manager import LookerContentIOManager
 from looker_assets.looker.client import ClientConfig, LookerClient
+from looker_assets.migrate import identity
 from looker_assets.migrate_job import looker_migrate_job
 from looker_assets.restore.fields import query_form
 from looker_assets_tests.conftest import (
@@ -189,10 +190,19 @@ def test_a_folder_tree_lands_equal_and_a_second_run_writes_nothing(
             assert _own(target_dashboards[id_]) == _own(obj), id_
 
     # Again: everything unchanged, not one write.
-    writes = _writes(target)
+    writes, routes = _writes(target), Counter(target.stats.by_route)
     again = _migrate(scene, "--folder", FOLDER, "--yes")
     assert again["summary"]["create"] == again["summary"]["update"] == 0, again["summary"]
     assert _writes(target) == writes
+    # The looks and dashboards of a folder are read in one listing of it, not one by one.
+    read = Counter(target.stats.by_route) - routes
+    content = sum(1 for (t, _), r in results.items()
+                  if t in ("looks", "dashboards") and r["action"] == "create")
+    by_id = read[("GET", "/api/4.0/looks/{look_id}")] + read[
+        ("GET", "/api/4.0/dashboards/{dashboard_id}")]
+    listings = read[("GET", "/api/4.0/folders/{folder_id}/looks")] + read[
+        ("GET", "/api/4.0/folders/{folder_id}/dashboards")]
+    assert listings and by_id + listings < content, (by_id, listings, content)
     # What it cost, by kind, counted by the client the way the emulator saw it.
     assert again["requests"]["requests_write"] == 0
     assert again["requests"]["requests"] == sum(
@@ -328,7 +338,7 @@ def test_model_renames_and_refusals(bare: dict[str, Any]) -> None:
 
 
 def test_dry_runs_write_nothing_and_an_interrupted_run_finishes_once(
-        bare: dict[str, Any], dagster_home: Path) -> None:
+        bare: dict[str, Any], dagster_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = bare["target"]
     before, writes = _state(target), _writes(target)
     config = {"ops": {"migrate_objects": {"config": {
@@ -339,20 +349,33 @@ def test_dry_runs_write_nothing_and_an_interrupted_run_finishes_once(
     assert result.success
     assert _writes(target) == writes and _state(target) == before
 
-    # A dashboard whose slug another dashboard of the target holds: refused, said why.
+    # A dashboard whose slug another dashboard of the target holds, in the trash too (it
+    # keeps its slug there): refused, said why; whether slugs are searched one by one or,
+    # past the first few, all listed at once.
     source = bare["source"]
+    creatable = {r["id"] for r in _migrate(bare, "--folder", FOLDER, "--dry-run")["results"]
+                 if r["type"] == "dashboards" and r["action"] == "create"}
     slugged = sorted(d for d, o in source.objects("dashboards").items()
-                     if str(o.get("folder_id")) == FOLDER)[-1]
-    slug = source.objects("dashboards")[slugged]["slug"]
+                     if str(o.get("folder_id")) == FOLDER and d in creatable)[-2:]
+    assert len(slugged) == 2
+    slugs = {d: source.objects("dashboards")[d]["slug"] for d in slugged}
     api = LookerClient(ClientConfig(base_url=target.url, client_id=target.client_id,
                                     client_secret=target.client_secret, verify_ssl=False))
-    api.write_json("POST", "/dashboards", {"title": "Someone else's", "folder_id": "1",
-                                           "slug": slug})
+    for n, d in enumerate(slugged):
+        made = api.write_json("POST", "/dashboards", {"title": f"Someone else's {n}",
+                                                      "folder_id": "1", "slug": slugs[d]})
+        if n:
+            api.write_json("PATCH", f"/dashboards/{made['id']}", {"deleted": True})
     api.close()
-    planned = _migrate(bare, "--folder", FOLDER, "--dry-run")
-    taken = next(r for r in planned["results"] if r["type"] == "dashboards"
-                 and r["id"] == slugged)
-    assert taken["action"] == "skipped" and f"slug {slug} is taken" in taken["error"], taken
+    for searches in (identity.SEARCHES, 0):
+        monkeypatch.setattr(identity, "SEARCHES", searches)
+        planned = _migrate(bare, "--folder", FOLDER, "--dry-run")
+        for d in slugged:
+            taken = next(r for r in planned["results"] if r["type"] == "dashboards"
+                         and r["id"] == d)
+            assert taken["action"] == "skipped" and f"slug {slugs[d]} is taken" in \
+                taken["error"], (searches, taken)
+    monkeypatch.undo()
     writes = _writes(target)
 
     # Killed while it writes (each create slowed down), then run again.

@@ -9,6 +9,9 @@ Never its id: on another instance the same id is another object, if any. In orde
    looks by title within their folder, boards by title, users by email, groups, roles, sets,
    user attributes, connections and models by name (restore/kinds.py `natural`), with the
    operator's renames (--map) applied first.
+Where the plan holds two or more objects of a folder, the target folder's looks, dashboards
+or subfolders are listed once (Kind.listing) and both rules read that listing instead of one
+request per object.
 What resolves to nothing is created when it is content in scope, or refused with the reason.
 Owners are users by email; a missing one falls back to --owner-fallback or the API user, and
 every fallback is reported.
@@ -19,6 +22,7 @@ from __future__ import annotations
 import json
 import threading
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,9 +39,11 @@ if TYPE_CHECKING:
 CREATED = frozenset({"folders", "looks", "dashboards", "alerts", "scheduled_plans", "boards",
                      "content_metadata", "content_access"})
 MAP_SECTIONS = ("models", "connections", "emails", "groups", "folders")
-# Owners looked up by email one search each, up to this many; then every user listed once.
-USER_SEARCHES = 25
-USER_PAGE = 500
+# Owners by email, and dashboards by slug, are searched one by one up to this many; then
+# every user (or dashboard, trash included) is listed once, a page per 500 instead of a search
+# per name: a bare target costs a page, a target of 50,000 dashboards 100 pages twice.
+SEARCHES = 25
+PAGE = 500
 
 
 class MigrationError(ValueError):
@@ -117,6 +123,83 @@ class Renames:
         return out
 
 
+class Directory:
+    """Names in the target (emails, slugs) looked up one search each for the first few, then
+    from one listing of them all; answers are kept for the run. Safe across threads."""
+
+    def __init__(self, search: Callable[[Restore, str], Any],
+                 listing: Callable[[Restore], dict[str, Any]],
+                 normal: Callable[[str], str] = lambda name: name) -> None:
+        self._search, self._listing, self._normal = search, listing, normal
+        self._searches = 0
+        self._found: dict[str, Any] = {}
+        self._listed: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+        self._listing_lock = threading.Lock()
+
+    def get(self, r: Restore, name: str) -> Any:
+        key = self._normal(name)
+        with self._lock:
+            if self._listed is not None:
+                return self._listed.get(key)
+            if key in self._found:
+                return self._found[key]
+            search = self._searches < SEARCHES
+            self._searches += 1
+        if search:
+            found = self._search(r, name)
+            with self._lock:
+                self._found[key] = found
+            return found
+        with self._listing_lock:  # listed once, whoever asks first
+            listed = self._listed
+            if listed is None:
+                listed = self._listing(r)
+                with self._lock:
+                    self._listed = listed
+            return listed.get(key)
+
+
+def _pages(r: Restore, path: str, **params: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    while True:
+        page = r.get(path, **params, limit=str(PAGE), offset=str(len(rows))) or []
+        rows.extend(row for row in page if isinstance(row, dict))
+        if len(page) < PAGE:
+            return rows
+
+
+def _search_user(r: Restore, email: str) -> str | None:
+    return r.search_one(K.KINDS["users"], {"email": email})
+
+
+def _list_users(r: Restore) -> dict[str, str]:
+    return {u["email"].lower(): str(u["id"]) for u in _pages(r, "/users", fields="id,email")
+            if isinstance(u.get("email"), str)}
+
+
+SLUG_FIELDS = "id,title,slug,deleted"
+
+
+def _search_slug(r: Restore, slug: str) -> dict[str, Any] | None:
+    # Trashed dashboards keep their slugs, and search leaves the trash out unless asked.
+    for deleted in ("false", "true"):
+        rows = r.get_or_none("/dashboards/search", slug=slug, deleted=deleted,
+                             fields=SLUG_FIELDS) or []
+        found = next((row for row in rows if isinstance(row, dict)
+                      and row.get("slug") == slug), None)
+        if found is not None:
+            return found
+    return None
+
+
+def _list_slugs(r: Restore) -> dict[str, dict[str, Any]]:
+    rows = [row for deleted in ("false", "true")
+            for row in _pages(r, "/dashboards/search", deleted=deleted, sorts="id",
+                              fields=SLUG_FIELDS)]
+    return {str(row["slug"]): row for row in rows if row.get("slug") not in (None, "")}
+
+
 class Migration:
     """The identity rules of one migration, handed to the restore engine
     (`Request.migration`); safe to use from its threads."""
@@ -131,9 +214,8 @@ class Migration:
         self.stale: set[str] = set()
         self._resolved: dict[tuple[str, str], str | None] = {}
         self._explores: dict[str, set[str]] = {}  # model -> its explores in the target
-        self._user_searches = 0
-        self._users: dict[str, str] | None = None  # email -> id, once listed
-        self._slugs: dict[str, dict[str, Any] | None] = {}
+        self._users = Directory(_search_user, _list_users, str.lower)  # as search matches
+        self._slugs = Directory(_search_slug, _list_slugs)
         self._fallback_id: str | None = None
         self._lock = threading.Lock()
 
@@ -168,6 +250,7 @@ class Migration:
         elif found is None and backup is not None and kind.natural:
             values = self.natural_values(r, kind, backup)
             if values is not None:
+                r.read_with_siblings(kind, backup)
                 found = r.search_one(kind, values)
         # Kept, found or not: what the plan makes is found through its target first, and what
         # a migration never makes (users, groups...) does not appear in the target meanwhile.
@@ -192,6 +275,8 @@ class Migration:
                 return new, live, "id map"
         if t.kind.natural and not self._inside_new(r, t):
             values = self.natural_values(r, t.kind, t.backup)
+            if values is not None:
+                r.read_with_siblings(t.kind, t.backup)
             found = None if values is None else r.search_one(t.kind, values)
             if found is not None:
                 live = r.live(name, found)
@@ -274,40 +359,14 @@ class Migration:
         return values
 
     def _user_by_email(self, r: Restore, email: Any) -> str | None:
-        """The target user with this email: searched one by one for the first few owners,
-        then all users listed once (a page per 500 instead of a search per owner)."""
+        """The target user with this email (Directory: searched, then all listed once)."""
         if not isinstance(email, str) or not email:
             return None
-        with self._lock:
-            directory = self._users
-            search = directory is None and self._user_searches < USER_SEARCHES
-            self._user_searches += 1
-        if search:
-            return r.search_one(K.KINDS["users"], {"email": email})
-        if directory is None:
-            listed: dict[str, str] = {}
-            for offset in range(0, 10**9, USER_PAGE):
-                page = r.get("/users", fields="id,email", limit=str(USER_PAGE),
-                             offset=str(offset)) or []
-                listed.update({u["email"].lower(): str(u["id"]) for u in page
-                               if isinstance(u, dict) and isinstance(u.get("email"), str)})
-                if len(page) < USER_PAGE:
-                    break
-            with self._lock:
-                self._users = directory = listed
-        return directory.get(email.lower())  # as search matches: case aside
+        return self._users.get(r, email)
 
     def slug_holder(self, r: Restore, slug: str) -> dict[str, Any] | None:
-        """The target dashboard (trash included) holding `slug`, read once per run."""
-        with self._lock:
-            if slug in self._slugs:
-                return self._slugs[slug]
-        rows = r.get_or_none("/dashboards/search", slug=slug, fields="id,title,slug") or []
-        found = next((row for row in rows if isinstance(row, dict)
-                      and row.get("slug") == slug), None)
-        with self._lock:
-            self._slugs[slug] = found
-        return found
+        """The target dashboard (trash included) holding `slug`, or None."""
+        return self._slugs.get(r, slug)
 
     @staticmethod
     def _inside_new(r: Restore, t: Target) -> bool:
@@ -338,6 +397,7 @@ class Migration:
         new = r.records.mapped(kind.name, old)
         if new is None:
             return None
+        r.read_with_siblings(kind, backup)  # its folder's other objects in the same request
         live = r.live(kind.name, new)
         if live is None:
             return None

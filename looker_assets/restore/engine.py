@@ -9,7 +9,9 @@
 2. Nothing is written for a dry run. Otherwise the levels of the dependency order run one after
    another (parents before what points at them), the objects of a level in parallel.
 3. Every written object is read back and compared again: the result says "verified", or names
-   what still differs. A repeated restore finds everything unchanged and writes nothing.
+   what still differs. Where two or more written objects share a parent (a folder's looks),
+   one listing of the parent reads them back (Kind.listing), rows the spec gives the same
+   schema as a read by id. A repeated restore finds everything unchanged and writes nothing.
 4. Runs, per-object statuses and the id map are kept in the store; a killed restore, re-run,
    skips what it finished.
 """
@@ -20,10 +22,12 @@ import hashlib
 import json
 import logging
 import threading
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from looker_assets import content_types
 from looker_assets.looker.client import LookerClient
@@ -45,6 +49,7 @@ from looker_assets.storage.store import ContentStore
 log = logging.getLogger(__name__)
 
 ACTIONS = ("update", "undelete", "create", "unchanged", "skipped", "failed")
+LISTING_PAGE = 100  # a paged listing's rows per request (folder rows embed their content)
 
 
 class RestoreError(Exception):
@@ -145,6 +150,12 @@ class Restore:
         self._cache_lock = threading.Lock()
         self._cutoffs: dict[int, str | None] = {}
         self._all: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        # Listings of a live parent's objects read this run ((type, parent) -> rows by id),
+        # and how many planned objects each backed-up parent holds: a parent is listed once
+        # the plan has two objects under it, instead of reading them one by one.
+        self._listed: dict[tuple[str, str], dict[str, dict[str, Any]] | None] = {}
+        self._listing_locks: dict[tuple[str, str], threading.Lock] = {}
+        self._under: Counter[tuple[str, str]] = Counter()
         self.migration = request.migration
         from looker_assets.restore.handlers import HANDLERS  # they build on this module
 
@@ -201,6 +212,70 @@ class Restore:
         if id_ is not None:
             with self._cache_lock:
                 self._live_cache.pop((type_, id_), None)
+
+    def listed(self, type_: str, parent: str, fresh: bool = False,
+               ) -> dict[str, dict[str, Any]] | None:
+        """Every live object of `type_` under the live parent `parent`, by id, from one
+        listing (Kind.listing), read once per run (again if `fresh`). Rows that carry what a
+        read by id gives become the live objects `live()` answers. None: no such listing, or
+        the parent is gone."""
+        kind = K.KINDS[type_]
+        spec = kind.listing
+        if spec is None:
+            return None
+        key = (type_, parent)
+        with self._cache_lock:
+            lock = self._listing_locks.setdefault(key, threading.Lock())
+        with lock:  # one read per parent, however many threads ask at once
+            with self._cache_lock:
+                if key in self._listed and not fresh:
+                    return self._listed[key]
+            rows = self._list(spec, parent)
+            by_id = None if rows is None else {
+                str(row[kind.key_field]): row for row in rows
+                if isinstance(row, dict) and row.get(kind.key_field) not in (None, "")}
+            with self._cache_lock:
+                self._listed[key] = by_id
+                for id_, row in (by_id or {}).items():
+                    if all(row.get(name) is not None for name in spec.whole):
+                        self._live_cache[(type_, id_)] = row
+            return by_id
+
+    def _list(self, spec: K.Listing, parent: str) -> list[Any] | None:
+        path = spec.path.format(quote(parent, safe=""))
+        params = {name: value.format(parent) for name, value in spec.params}
+        try:
+            if not spec.paged:
+                return list(self.client.get_json(path, params or None, kind="list") or [])
+            rows: list[Any] = []
+            while True:
+                page = self.client.get_json(path, {**params, "limit": str(LISTING_PAGE),
+                                                   "offset": str(len(rows))}, kind="list")
+                rows.extend(page or [])
+                if len(page or []) < LISTING_PAGE:
+                    return rows
+        except LookerNotFound:
+            return None
+
+    def live_parent(self, kind: K.Kind, backup: dict[str, Any] | None,
+                    planned: int = 2) -> str | None:
+        """The live parent (a folder) whose listing reads an object of this backup with its
+        siblings: where the plan holds at least `planned` objects under it. None: read it
+        alone."""
+        spec = kind.listing
+        old = None if spec is None or not backup else backup.get(spec.parent)
+        if old in (None, "") or self._under[(kind.name, str(old))] < planned:
+            return None
+        assert spec is not None
+        new = self.live_ref(dict(kind.refs)[spec.parent], str(old))
+        return None if new is None or new.startswith("<new") else new
+
+    def read_with_siblings(self, kind: K.Kind, backup: dict[str, Any] | None) -> None:
+        """List the live parent of this backup's object once (see live_parent), so that its
+        live objects are read in one request rather than one each."""
+        parent = self.live_parent(kind, backup)
+        if parent is not None:
+            self.listed(kind.name, parent)
 
     def get(self, path: str, **params: str) -> Any:
         return self.client.get_json(path, params or None)
@@ -273,6 +348,16 @@ class Restore:
         matches case-insensitively with wildcards, so hits are filtered)."""
         if kind.search is None and kind.path is None:
             return None
+        spec = kind.listing
+        if spec is not None and values.get(spec.parent) not in (None, ""):
+            with self._cache_lock:
+                listed = self._listed.get((kind.name, str(values[spec.parent])))
+            if listed is not None:  # the parent's objects, all of them: no search needed
+                for id_, row in listed.items():
+                    if not (kind.trash and row.get(kind.trash)) and all(
+                            same(row.get(k), v) for k, v in values.items()):
+                        return id_
+                return None
         path = kind.search or kind.path
         params = {k: str(v) for k, v in values.items() if v is not None}
         try:
@@ -417,6 +502,8 @@ class Restore:
         target = Target(kind, id_, backup, requested,
                         pulled_by=[pulled_by] if pulled_by else [])
         self.targets[target.key] = target
+        if kind.listing is not None and backup.get(kind.listing.parent) not in (None, ""):
+            self._under[(type_, str(backup[kind.listing.parent]))] += 1
         return target
 
     def _dependencies(self, target: Target) -> list[tuple[str, str]]:
@@ -534,6 +621,9 @@ class Restore:
                 # again on fresh reads. The plan shown was made before any write.
                 for target in batch:
                     self.forget(target.kind.name, target.live_id or target.id)
+                with self._cache_lock:  # listed again when needed, after the writes
+                    for key in [k for k in self._listed if k[0] in {t.kind.name for t in batch}]:
+                        del self._listed[key]
                 with ThreadPoolExecutor(self.request.max_concurrency) as pool:
                     list(pool.map(self._decide, batch))
             todo = []
@@ -551,8 +641,10 @@ class Restore:
             # Edges that need every object of the level first (groups inside groups).
             with ThreadPoolExecutor(self.request.max_concurrency) as pool:
                 list(pool.map(self._link, [t for t in batch if t.status == "done"]))
+            done = [t for t in batch if t.status == "done"]
+            self._read_back(done)
             with ThreadPoolExecutor(self.request.max_concurrency) as pool:
-                list(pool.map(self._verify, [t for t in batch if t.status == "done"]))
+                list(pool.map(self._verify, done))
             written_below = written_below or any(t.writes for t in batch)
         failed = any(t.status == "failed" for t in ordered)
         self.records.close_run(self.run_id, "failed" if failed else "complete")
@@ -579,10 +671,22 @@ class Restore:
         self._record(target)
         return False
 
+    def _read_back(self, done: list[Target]) -> None:
+        """Forget the written objects' live state; where two or more share a live parent,
+        read them back in one listing of it (what `_verify` then compares)."""
+        groups: defaultdict[tuple[str, str], int] = defaultdict(int)
+        for target in done:
+            self.forget(target.kind.name, target.live_id or target.id)
+            parent = self.live_parent(target.kind, target.backup, planned=1)
+            if parent is not None:
+                groups[(target.kind.name, parent)] += 1
+        shared = [key for key, count in groups.items() if count > 1]
+        with ThreadPoolExecutor(self.request.max_concurrency) as pool:
+            list(pool.map(lambda key: self.listed(*key, fresh=True), shared))
+
     def _verify(self, target: Target) -> None:
         handler = self.handlers[target.kind.handler]
         try:
-            self.forget(target.kind.name, target.live_id)
             target.live = self.live(target.kind.name, target.live_id or target.id)
             if target.live is None:
                 target.differs = ["(not found when read back)"]

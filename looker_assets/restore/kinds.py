@@ -12,6 +12,21 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
+class Listing:
+    """Where every live object under one parent is listed in one request, each row as a read
+    by id gives it (the spec gives both the same schema): a folder's looks, its dashboards,
+    its subfolders. What a migration reads this way instead of one object at a time."""
+
+    parent: str  # the field holding the parent's id (folder_id, parent_id)
+    path: str  # with {} for the parent's id
+    params: tuple[tuple[str, str], ...] = ()
+    paged: bool = False  # limit/offset pages; else the spec promises one answer holds all
+    # Keys a row must carry, not null, to stand for a read by id: a real server that leaves
+    # a dashboard's tiles out of its folder listing makes its objects read one by one.
+    whole: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Kind:
     name: str  # the content type's name in content_types.py
     schema: str  # spec schema whose writable properties a restore compares and sends
@@ -36,6 +51,7 @@ class Kind:
     never: str | None = None  # why the type is never written
     handler: str = "plain"  # which Handler in handlers.py does the writing
     description: str = ""
+    listing: Listing | None = None
 
 
 _CONTENT_OMIT = frozenset({"folder", "model", "deleted", "can"})
@@ -74,7 +90,9 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          adopt=True),
     Kind("themes", "Theme", "/themes", 10, natural=("name", "begin_at")),
     Kind("folders", "Folder", "/folders", 11, natural=("name", "parent_id"),
-         search="/folders/search", refs=(("parent_id", "folders"),), handler="folder"),
+         search="/folders/search", refs=(("parent_id", "folders"),), handler="folder",
+         listing=Listing("parent_id", "/folders/search", (("parent_id", "{}"), ("sorts", "id")),
+                         paged=True, whole=("name",))),
     # After boards (16), whose access it is too; entries after inherits (Looker refuses
     # entries on content that inherits).
     Kind("content_metadata", "ContentMeta", None, 17, handler="content_metadata"),
@@ -82,11 +100,15 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("looks", "LookWithQuery", "/looks", 14, natural=("title", "folder_id"),
          search="/looks/search", trash="deleted",
          refs=(("folder_id", "folders"), ("user_id", "users")),
-         omit=_CONTENT_OMIT | {"query", "query_id"}, handler="look"),
+         omit=_CONTENT_OMIT | {"query", "query_id"}, handler="look",
+         # folder_looks: "all looks in a folder ..., excluding looks in the trash" (spec).
+         listing=Listing("folder_id", "/folders/{}/looks", whole=("query",))),
     Kind("dashboards", "Dashboard", "/dashboards", 15, natural=("title", "folder_id"),
          search="/dashboards/search", trash="deleted",
          refs=(("folder_id", "folders"), ("user_id", "users")),
-         omit=_CONTENT_OMIT | {"slug"}, handler="dashboard"),
+         omit=_CONTENT_OMIT | {"slug"}, handler="dashboard",
+         listing=Listing("folder_id", "/folders/{}/dashboards",
+                         whole=("dashboard_elements", "dashboard_filters", "dashboard_layouts"))),
     Kind("alerts", "Alert", "/alerts", 16, update_method="PUT",
          refs=(("dashboard_element_id", "dashboard_elements"), ("owner_id", "users"),
                ("investigative_content_id", "dashboards")),
