@@ -66,6 +66,7 @@ def migrate_objects(context: dg.OpExecutionContext, config: MigrateConfig) -> dg
                 "results": dg.MetadataValue.json(data["results"]),
                 "owner_fallbacks": dg.MetadataValue.json(data["owner_fallbacks"]),
                 "content_validation": dg.MetadataValue.json(data["content_validation"]),
+                "content_validation_at_source": len(data["content_validation_at_source"]),
                 **{f"target_{k}": v for k, v in data["requests"].items()}}
     if not outcome.ok:
         bad = [r for r in data["results"] if r["action"] == "failed" or r["differs"]]

@@ -127,6 +127,10 @@ def _report(outcome: Outcome, source: str | None, where: str, when: str | None,
                         f"{', '.join(r['differs'])}")
             for v in data["content_validation"]:
                 say(f"validator   {v['type']} {v['target_id']} ({v['title']}): {v['message']}")
+            if data["content_validation_at_source"]:
+                say(f"validator   {len(data['content_validation_at_source'])} more errors name "
+                    f"what the source's LookML lacks too: the content's own "
+                    f"(content_validation_at_source in --json)")
             say(f"Written: {summary_line}.")
         cost = data["requests"]
         kinds = ", ".join(f"{k.removeprefix('requests_')} {n:,}" for k, n in cost.items()

@@ -729,11 +729,11 @@ class Renderer:
             for j in range(n_measures)
         ]
         params = [field("date_granularity", "parameter", 0)] if rng.random() < 0.3 else []
+        dropped = set(rec.meta.get("dropped_fields", ()))  # removed by a later LookML change
         d["fields"] = {
-            "dimensions": dims,
-            "measures": measures,
-            "filters": [],
-            "parameters": params,
+            group: [f for f in part if f["name"] not in dropped]
+            for group, part in (("dimensions", dims), ("measures", measures), ("filters", []),
+                                ("parameters", params))
         }
         joins = []
         for other in rng.sample(DIM_NAMES[4:12], rng.randint(0, 3)):

@@ -280,6 +280,10 @@ class LookerEmulator:
     def restore(self, kind: str, id: str) -> None:
         self._store.restore(kind, id)
 
+    def drop_field(self, explore: str, name: str) -> None:
+        """Remove a field from an explore's LookML, deployed (a field the content may use)."""
+        self._store.drop_field(explore, name)
+
     def deploy(self, project_id: str) -> str:
         """Deploy a project's LookML without changing any explore or model: only its
         current_workspace git_head moves. Returns the new head."""

@@ -727,6 +727,18 @@ class Store:
             self._replace(kind, rec, changes, {"version": version})
             self._lookml_changed(kind, rec)
 
+    def drop_field(self, key: str, name: str) -> None:
+        """A LookML change that removes one field from an explore (its project deploys)."""
+        with self.lock:
+            rec = self._require("explores", key)
+            groups = (self.detail_dict("explores", key) or {}).get("fields") or {}
+            if not any(f.get("name") == name for part in groups.values() for f in part or ()):
+                raise KeyError(f"explore {key} has no field {name!r}")
+            # Fields are rendered from the explore's seed: the dropped ones are left out then.
+            dropped = [*rec.meta.get("dropped_fields", ()), name]
+            self._replace("explores", rec, {}, {"dropped_fields": dropped})
+            self._lookml_changed("explores", rec)
+
     def delete(self, kind: str, key: str) -> None:
         """Hard delete: the object disappears from every list and its detail answers 404."""
         with self.lock:

@@ -25,7 +25,10 @@ class Outcome:
     targets: list[Target]
     written: bool
     migration: Migration
+    # The target validator's errors about what was written: those the source's own LookML
+    # (as backed up) explains too, and the rest, which the migration brought.
     validation: list[dict[str, Any]] = field(default_factory=list)
+    validation_at_source: list[dict[str, Any]] = field(default_factory=list)
     validation_note: str | None = None
     # The target's requests, by kind (list, detail, write...): what the run cost.
     requests: dict[str, int] = field(default_factory=dict)
@@ -45,6 +48,7 @@ class Outcome:
                 "owner_fallbacks": sorted(self.migration.fallbacks),
                 "stale_id_map": sorted(self.migration.stale),
                 "content_validation": self.validation,
+                "content_validation_at_source": self.validation_at_source,
                 "content_validation_note": self.validation_note, "requests": self.requests}
 
 
@@ -117,9 +121,11 @@ def finish(restore: Restore, planned: list[Target], write: bool,
 
 
 def validate(restore: Restore, outcome: Outcome) -> None:
-    """The target's content validator on the folders the migration wrote into: what it
-    reports about the migrated looks and dashboards is in the results (the source's own
-    errors are not known here: a backup holds no validator run)."""
+    """The target's content validator on the folders the migration wrote into. What it
+    reports about the migrated looks and dashboards is in the results, split by whether the
+    source has the same error: the backup holds no validator run, but it holds the source's
+    explores, so an unknown field, explore or model the source's LookML lacks too is the
+    content's own error, not the migration's."""
     folders = sorted({t.live_id for t in outcome.targets
                       if t.kind.name == "folders" and t.live_id})
     mine = {(t.kind.name, t.live_id) for t in outcome.targets if t.live_id}
@@ -138,8 +144,33 @@ def validate(restore: Restore, outcome: Outcome) -> None:
             if obj.get("id") is None or (type_, str(obj["id"])) not in mine:
                 continue
             for error in entry.get("errors") or []:
-                outcome.validation.append({
+                found = {
                     "type": type_, "target_id": str(obj["id"]), "title": obj.get("title"),
                     "element": element.get("title"), "message": error.get("message"),
                     "model": error.get("model_name"), "explore": error.get("explore_name"),
-                    "field": error.get("field_name")})
+                    "field": error.get("field_name")}
+                at_source = _source_lacks(restore, found)
+                (outcome.validation_at_source if at_source else outcome.validation).append(
+                    found)
+
+
+def _source_lacks(restore: Restore, error: dict[str, Any]) -> bool:
+    """Whether the source's backed-up LookML lacks what a validator error names too (its
+    explore, or the field among the explore's fields). Unknown (no model or explore named,
+    explores not backed up): False, so the error is reported as the migration's."""
+    model, explore, name = error["model"], error["explore"], error["field"]
+    if not isinstance(model, str) or not isinstance(explore, str):
+        return False
+    migration = restore.request.migration
+    back = {new: old for old, new in (migration.renames.models if migration else {}).items()}
+    if not any(True for _ in restore.backup_all("explores")):
+        return False  # explores not in the backup: nothing to compare with
+    source = restore.backup_of("explores", f"{back.get(model, model)}::{explore}")
+    if source is None:
+        return True
+    if not isinstance(name, str) or not name:
+        return False
+    groups = source.get("fields") or {}
+    names = {f.get("name") for part in groups.values() if isinstance(part, list)
+             for f in part if isinstance(f, dict)} if isinstance(groups, dict) else set()
+    return name not in names
