@@ -454,3 +454,39 @@ def test_a_pulled_snapshot_restores_and_migrates(bare: dict[str, Any]) -> None:
     assert restored.exit_code == 0, restored.output
     assert [r["action"] for r in json.loads(restored.stdout)["results"]
             if r["type"] == "dashboards"] == ["unchanged"]
+
+
+def test_a_board_by_id_brings_what_it_shows_and_a_second_run_writes_nothing(
+        bare: dict[str, Any]) -> None:
+    source, target = bare["source"], bare["target"]
+    # Of the seed-11 source: board 5 shows a look and two dashboards of shared folders; board
+    # 3 also a dashboard of a personal folder whose owner the bare target lacks.
+    board_id, refused_id = "5", "3"
+    shown = [(i.get("dashboard_id"), i.get("look_id")) for s in source.api_get(
+        f"/boards/{board_id}")["board_sections"] for i in s["board_items"]]
+    done = _migrate(bare, "boards", board_id, refused_id, "--yes")
+    results = {(r["type"], r["id"]): r for r in done["results"]}
+    row = results[("boards", board_id)]
+    assert (row["action"], row["verified"]) == ("create", True), row
+    board = target.api_get(f"/boards/{row['target_id']}")
+    assert board["title"] == source.objects("boards")[board_id]["title"]
+    # Each item shows the target's copy of what the source's showed (made in the folder of
+    # the same path).
+    landed = [(i.get("dashboard_id"), i.get("look_id")) for s in board["board_sections"]
+              for i in s["board_items"]]
+    assert len(landed) == len(shown) == 3
+    for (src_dash, src_look), (dst_dash, dst_look) in zip(shown, landed, strict=True):
+        type_, src, dst = ("dashboards", src_dash, dst_dash) if src_dash else (
+            "looks", src_look, dst_look)
+        assert dst == results[(type_, str(src))]["target_id"]
+        assert target.objects(type_)[dst]["title"] == source.objects(type_)[str(src)]["title"]
+    # No half-built board: the one that needs what cannot be written is not written, and says
+    # what it needs.
+    refused = results[("boards", refused_id)]
+    assert refused["action"] == "skipped" and refused["target_id"] is None
+    assert "needs" in refused["error"], refused
+    assert len(target.objects("boards")) == 1
+    writes = _writes(target)
+    again = _migrate(bare, "boards", board_id, refused_id, "--yes")
+    assert again["summary"]["create"] == again["summary"]["update"] == 0, again["summary"]
+    assert _writes(target) == writes
