@@ -229,7 +229,9 @@ def report(label: str, run: dict[str, Any], objects: int) -> None:
     differs = [r for r in results if r.get("differs")]
     print(f"   failed {len(failed)}, differ after verify {len(differs)}, unverified writes "
           f"{sum(1 for r in results if r['action'] in ('create', 'update') and not r['verified'])}"
-          f", content validator errors {len(data.get('content_validation') or [])}, "
+          f", content validator errors {len(data.get('content_validation') or [])} brought by "
+          f"the migration + {len(data.get('content_validation_at_source') or [])} the source "
+          f"has too, "
           f"owner fallbacks {len(data.get('owner_fallbacks') or [])}")
     for (type_, error), n in Counter((r["type"], r["error"]) for r in failed).most_common(4):
         print(f"      failed x{n}: {type_}: {error}")
@@ -239,7 +241,8 @@ def report(label: str, run: dict[str, Any], objects: int) -> None:
         print(f"      skipped x{n}: {type_}: {why}")
     for r in differs[:5]:
         print(f"      differs {r['type']} {r['id']} -> {r['target_id']}: {r['differs']}")
-    errors = Counter(v.get("message") for v in data.get("content_validation") or [])
+    errors = Counter(v.get("message") for v in (data.get("content_validation") or [])
+                     + (data.get("content_validation_at_source") or []))
     for msg, n in errors.most_common(3):
         print(f"      validator x{n}: {msg}")
     print(f"   peak RSS of the migrate process {run['rss'] / 2**20:.0f} MB")
