@@ -22,7 +22,7 @@ import hashlib
 import json
 import logging
 import threading
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -674,15 +674,26 @@ class Restore:
     def _read_back(self, done: list[Target]) -> None:
         """Forget the written objects' live state; where two or more share a live parent,
         read them back in one listing of it (what `_verify` then compares)."""
-        groups: defaultdict[tuple[str, str], int] = defaultdict(int)
         for target in done:
             self.forget(target.kind.name, target.live_id or target.id)
-            parent = self.live_parent(target.kind, target.backup, planned=1)
-            if parent is not None:
-                groups[(target.kind.name, parent)] += 1
-        shared = [key for key, count in groups.items() if count > 1]
         with ThreadPoolExecutor(self.request.max_concurrency) as pool:
+            parents = list(pool.map(self._written_parent, done))
+            groups = Counter((t.kind.name, p) for t, p in zip(done, parents, strict=True)
+                             if p is not None)
+            shared = [key for key, count in groups.items() if count > 1]
             list(pool.map(lambda key: self.listed(*key, fresh=True), shared))
+
+    def _written_parent(self, target: Target) -> str | None:
+        """The live parent a written object is now under: the one it was found under when
+        the write kept it there (no read), else the one its backup names, resolved."""
+        spec = target.kind.listing
+        if spec is None:
+            return None
+        before = (target.live or {}).get(spec.parent) if isinstance(target.live, dict) else None
+        if before not in (None, "") and before == target.backup.get(spec.parent) \
+                and self.migration is None:
+            return str(before)
+        return self.live_parent(target.kind, target.backup, planned=1)
 
     def _verify(self, target: Target) -> None:
         handler = self.handlers[target.kind.handler]
