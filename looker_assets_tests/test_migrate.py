@@ -490,3 +490,40 @@ def test_a_board_by_id_brings_what_it_shows_and_a_second_run_writes_nothing(
     again = _migrate(bare, "boards", board_id, refused_id, "--yes")
     assert again["summary"]["create"] == again["summary"]["update"] == 0, again["summary"]
     assert _writes(target) == writes
+
+
+def test_into_a_path_with_schedules_enabled_and_an_owner_fallback(
+        bare: dict[str, Any]) -> None:
+    source, target = bare["source"], bare["target"]
+    api = LookerClient(ClientConfig(base_url=target.url, client_id=target.client_id,
+                                    client_secret=target.client_secret, verify_ssl=False))
+    promoted = api.write_json("POST", "/folders", {"name": "Promoted", "parent_id": "1"})
+    api.close()
+    fallback = next(u for u in target.objects("users").values() if u.get("email"))
+    done = _migrate(bare, "--folder", FOLDER, "--into", "Shared/Promoted", "--enable-schedules",
+                    "--owner-fallback", fallback["email"], "--yes")
+    results = {(r["type"], r["id"]): r for r in done["results"]}
+    # The folder lands under the target's Shared/Promoted, with its name.
+    root = target.objects("folders")[results[("folders", FOLDER)]["target_id"]]
+    assert (root["parent_id"], root["name"]) == (
+        str(promoted["id"]), source.objects("folders")[FOLDER]["name"])
+    # Owners the target lacks: the fallback user, each one reported.
+    assert done["owner_fallbacks"] and all(fallback["email"] in note
+                                           for note in done["owner_fallbacks"])
+    source_users = {str(u["id"]): u.get("email") for u in source.objects("users").values()}
+    target_emails = {u.get("email") for u in target.objects("users").values()}
+    fell_back = 0
+    for (type_, id_), r in results.items():
+        if type_ == "dashboards" and r["action"] == "create":
+            owner = source_users.get(str(source.objects("dashboards")[id_].get("user_id")))
+            if owner not in target_emails:
+                assert target.objects("dashboards")[r["target_id"]]["user_id"] == str(
+                    fallback["id"])
+                fell_back += 1
+    assert fell_back
+    # --enable-schedules: what was enabled at the source is enabled in the target.
+    plans = [(source.objects("scheduled_plans")[i], target.objects("scheduled_plans")[
+        r["target_id"]]) for (t, i), r in results.items()
+        if t == "scheduled_plans" and r["action"] == "create"]
+    assert any(src.get("enabled") for src, _ in plans), plans
+    assert all(bool(dst.get("enabled")) == bool(src.get("enabled")) for src, dst in plans)
