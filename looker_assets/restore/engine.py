@@ -621,8 +621,9 @@ class Restore:
                 # again on fresh reads. The plan shown was made before any write.
                 for target in batch:
                     self.forget(target.kind.name, target.live_id or target.id)
+                types = {t.kind.name for t in batch}
                 with self._cache_lock:  # listed again when needed, after the writes
-                    for key in [k for k in self._listed if k[0] in {t.kind.name for t in batch}]:
+                    for key in [k for k in self._listed if k[0] in types]:
                         del self._listed[key]
                 with ThreadPoolExecutor(self.request.max_concurrency) as pool:
                     list(pool.map(self._decide, batch))
