@@ -382,3 +382,36 @@ def test_on_a_terminal_nothing_is_written_without_a_yes(world: Any) -> None:
     out = _on_a_terminal(emu, db, "y", "dashboards", dash, "--at", at)
     assert "verified" in out
     assert api.get_json(f"/dashboards/{dash}")["deleted"] is False
+
+
+def test_a_folders_looks_are_read_in_one_listing_and_the_odd_ones_by_id(world: Any) -> None:
+    """A restore of many looks of one folder reads them through the folder's listing, plans
+    and reads back with it; a look moved away since the backup, and one in the trash (which
+    the listing leaves out), are read by id and restored all the same."""
+    emu, db, api = world
+    by_folder: dict[str, list[str]] = {}
+    for k in _user_looks(emu):
+        by_folder.setdefault(str(emu.objects("looks")[k]["folder_id"]), []).append(k)
+    folder, looks = max(by_folder.items(), key=lambda kv: len(kv[1]))
+    assert len(looks) >= 4, by_folder
+    elsewhere = next(f for f in by_folder if f != folder)
+    at = _sync(emu, db)
+    titles = {k: api.get_json(f"/looks/{k}")["title"] for k in looks}
+    moved, trashed = looks[0], looks[1]
+    for k in looks:
+        api.write_json("PATCH", f"/looks/{k}", {"title": titles[k] + " (damaged)"})
+    api.write_json("PATCH", f"/looks/{moved}", {"folder_id": elsewhere})
+    api.write_json("PATCH", f"/looks/{trashed}", {"deleted": True})
+    emu.reset_stats()
+    doc = run_restore(emu, db, "looks", *looks, "--at", at, "--yes")
+    assert all(r["action"] in ("update", "undelete") and r["verified"]
+               for r in doc["results"]), doc
+    routes = emu.stats.by_route
+    by_id = routes.get(("GET", "/api/4.0/looks/{look_id}"), 0)
+    listings = routes.get(("GET", "/api/4.0/folders/{folder_id}/looks"), 0)
+    # Plan and read-back: a listing each; only the moved and trashed looks by id.
+    assert (listings, by_id) == (2, 2), routes
+    for k in looks:
+        live = api.get_json(f"/looks/{k}")
+        assert (live["title"], str(live["folder_id"]), live["deleted"]) == (
+            titles[k], folder, False), k

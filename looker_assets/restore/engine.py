@@ -267,7 +267,16 @@ class Restore:
         if old in (None, "") or self._under[(kind.name, str(old))] < planned:
             return None
         assert spec is not None
-        new = self.live_ref(dict(kind.refs)[spec.parent], str(old))
+        parent_type = dict(kind.refs)[spec.parent]
+        if self.migration is None:
+            # The instance the backup came from: the parent's id, or the one a restore made it
+            # again as; not read to see it exists (the listing of a gone folder answers 404,
+            # and its objects are then read one by one).
+            made = self.targets.get((parent_type, str(old)))
+            new = (made.live_id if made is not None else None) or self.records.mapped(
+                parent_type, str(old)) or str(old)
+        else:
+            new = self.live_ref(parent_type, str(old))
         return None if new is None or new.startswith("<new") else new
 
     def read_with_siblings(self, kind: K.Kind, backup: dict[str, Any] | None) -> None:
@@ -455,6 +464,10 @@ class Restore:
         # holds the backed-up reference proves the object it names exists.
         # (Not on another instance: there the same id is another object.)
         if self.migration is None:
+            # A folder's looks (dashboards, subfolders) in one listing where the plan has two
+            # or more there, then each object from it (or, missing from it, by id).
+            list(pool.map(lambda t: t.backup and self.read_with_siblings(t.kind, t.backup),
+                          wave))
             list(pool.map(lambda t: t.backup and self.live(t.kind.name, t.id), wave))
         needs: dict[tuple[str, str], list[Target]] = {}
         for target in wave:
