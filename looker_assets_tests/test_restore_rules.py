@@ -30,6 +30,7 @@ from looker_assets.assets import CONTENT_ASSETS, IO_MANAGER_KEY
 from looker_assets.emulator import Faults, LookerEmulator
 from looker_assets.io_manager import LookerContentIOManager
 from looker_assets.looker.client import ClientConfig, LookerClient
+from looker_assets.restore import engine
 from looker_assets.restore.engine import Request, Restore
 from looker_assets.storage import codec
 from looker_assets.storage.store import ContentStore
@@ -384,10 +385,12 @@ def test_on_a_terminal_nothing_is_written_without_a_yes(world: Any) -> None:
     assert api.get_json(f"/dashboards/{dash}")["deleted"] is False
 
 
-def test_a_folders_looks_are_read_in_one_listing_and_the_odd_ones_by_id(world: Any) -> None:
+def test_a_folders_looks_are_read_in_one_listing_and_the_odd_ones_by_id(
+        world: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """A restore of many looks of one folder reads them through the folder's listing, plans
     and reads back with it; a look moved away since the backup, and one in the trash (which
-    the listing leaves out), are read by id and restored all the same."""
+    the listing leaves out), are read by id and restored all the same. A few looks of a
+    folder that holds many more are read by id."""
     emu, db, api = world
     by_folder: dict[str, list[str]] = {}
     for k in _user_looks(emu):
@@ -415,3 +418,14 @@ def test_a_folders_looks_are_read_in_one_listing_and_the_odd_ones_by_id(world: A
         live = api.get_json(f"/looks/{k}")
         assert (live["title"], str(live["folder_id"]), live["deleted"]) == (
             titles[k], folder, False), k
+
+    # Two of the folder's looks, when a listing may bring at most once what the plan needs.
+    monkeypatch.setattr(engine, "LISTING_SPREAD", 1)
+    for k in looks[2:4]:
+        api.write_json("PATCH", f"/looks/{k}", {"title": titles[k] + " (damaged)"})
+    emu.reset_stats()
+    doc = run_restore(emu, db, "looks", *looks[2:4], "--at", at, "--yes")
+    assert all(r["action"] == "update" and r["verified"] for r in doc["results"]), doc
+    routes = emu.stats.by_route
+    assert (routes.get(("GET", "/api/4.0/folders/{folder_id}/looks"), 0),
+            routes.get(("GET", "/api/4.0/looks/{look_id}"), 0)) == (0, 4), routes

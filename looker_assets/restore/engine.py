@@ -50,6 +50,9 @@ log = logging.getLogger(__name__)
 
 ACTIONS = ("update", "undelete", "create", "unchanged", "skipped", "failed")
 LISTING_PAGE = 100  # a paged listing's rows per request (folder rows embed their content)
+# A parent is listed only if it holds at most this many times the objects the plan needs
+# there (as its backed-up version counts them): otherwise they are read one by one.
+LISTING_SPREAD = 4
 
 
 class RestoreError(Exception):
@@ -156,6 +159,7 @@ class Restore:
         self._listed: dict[tuple[str, str], dict[str, dict[str, Any]] | None] = {}
         self._listing_locks: dict[tuple[str, str], threading.Lock] = {}
         self._under: Counter[tuple[str, str]] = Counter()
+        self._held: dict[tuple[str, str], int] = {}
         self.migration = request.migration
         from looker_assets.restore.handlers import HANDLERS  # they build on this module
 
@@ -264,7 +268,7 @@ class Restore:
         alone."""
         spec = kind.listing
         old = None if spec is None or not backup else backup.get(spec.parent)
-        if old in (None, "") or self._under[(kind.name, str(old))] < planned:
+        if old in (None, "") or not self._worth_listing(kind, str(old), planned):
             return None
         assert spec is not None
         parent_type = dict(kind.refs)[spec.parent]
@@ -278,6 +282,26 @@ class Restore:
         else:
             new = self.live_ref(parent_type, str(old))
         return None if new is None or new.startswith("<new") else new
+
+    def _worth_listing(self, kind: K.Kind, old: str, planned: int) -> bool:
+        """Whether the plan holds at least `planned` objects under backed-up parent `old`,
+        and enough of what it holds that one listing beats reading them one by one."""
+        spec = kind.listing
+        assert spec is not None
+        wanted = self._under[(kind.name, old)]
+        if wanted < planned:
+            return False
+        key = (kind.name, old)
+        with self._cache_lock:
+            held = self._held.get(key)
+        if held is None:
+            parent = self.backup_of(dict(kind.refs)[spec.parent], old) or {}
+            value = parent.get(spec.held) if spec.held else None
+            held = len(value) if isinstance(value, list) else value \
+                if isinstance(value, int) else 0
+            with self._cache_lock:
+                self._held[key] = held
+        return held <= LISTING_SPREAD * wanted
 
     def read_with_siblings(self, kind: K.Kind, backup: dict[str, Any] | None) -> None:
         """List the live parent of this backup's object once (see live_parent), so that its
@@ -706,7 +730,7 @@ class Restore:
         before = (target.live or {}).get(spec.parent) if isinstance(target.live, dict) else None
         if before not in (None, "") and before == target.backup.get(spec.parent) \
                 and self.migration is None:
-            return str(before)
+            return str(before) if self._worth_listing(target.kind, str(before), 1) else None
         return self.live_parent(target.kind, target.backup, planned=1)
 
     def _verify(self, target: Target) -> None:

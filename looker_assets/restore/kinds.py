@@ -24,6 +24,9 @@ class Listing:
     # Keys a row must carry, not null, to stand for a read by id: a real server that leaves
     # a dashboard's tiles out of its folder listing makes its objects read one by one.
     whole: tuple[str, ...] = ()
+    # The backed-up parent's field saying how many objects it holds (a list or a count): a
+    # folder of 5,000 looks is not listed for the 2 a restore needs.
+    held: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("folders", "Folder", "/folders", 11, natural=("name", "parent_id"),
          search="/folders/search", refs=(("parent_id", "folders"),), handler="folder",
          listing=Listing("parent_id", "/folders/search", (("parent_id", "{}"), ("sorts", "id")),
-                         paged=True, whole=("name",))),
+                         paged=True, whole=("name",), held="child_count")),
     # After boards (16), whose access it is too; entries after inherits (Looker refuses
     # entries on content that inherits).
     Kind("content_metadata", "ContentMeta", None, 17, handler="content_metadata"),
@@ -102,12 +105,12 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          refs=(("folder_id", "folders"), ("user_id", "users")),
          omit=_CONTENT_OMIT | {"query", "query_id"}, handler="look",
          # folder_looks: "all looks in a folder ..., excluding looks in the trash" (spec).
-         listing=Listing("folder_id", "/folders/{}/looks", whole=("query",))),
+         listing=Listing("folder_id", "/folders/{}/looks", whole=("query",), held="looks")),
     Kind("dashboards", "Dashboard", "/dashboards", 15, natural=("title", "folder_id"),
          search="/dashboards/search", trash="deleted",
          refs=(("folder_id", "folders"), ("user_id", "users")),
          omit=_CONTENT_OMIT | {"slug"}, handler="dashboard",
-         listing=Listing("folder_id", "/folders/{}/dashboards",
+         listing=Listing("folder_id", "/folders/{}/dashboards", held="dashboards",
                          whole=("dashboard_elements", "dashboard_filters", "dashboard_layouts"))),
     Kind("alerts", "Alert", "/alerts", 16, update_method="PUT",
          refs=(("dashboard_element_id", "dashboard_elements"), ("owner_id", "users"),
