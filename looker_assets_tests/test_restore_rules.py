@@ -420,6 +420,7 @@ def test_a_folders_looks_are_read_in_one_listing_and_the_odd_ones_by_id(
             titles[k], folder, False), k
 
     # Two of the folder's looks, when a listing may bring at most once what the plan needs.
+    monkeypatch.setattr(engine, "LISTING_SMALL", 0)
     monkeypatch.setattr(engine, "LISTING_SPREAD", 1)
     for k in looks[2:4]:
         api.write_json("PATCH", f"/looks/{k}", {"title": titles[k] + " (damaged)"})

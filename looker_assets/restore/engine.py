@@ -50,8 +50,10 @@ log = logging.getLogger(__name__)
 
 ACTIONS = ("update", "undelete", "create", "unchanged", "skipped", "failed")
 LISTING_PAGE = 100  # a paged listing's rows per request (folder rows embed their content)
-# A parent is listed only if it holds at most this many times the objects the plan needs
-# there (as its backed-up version counts them): otherwise they are read one by one.
+# A parent is listed if it holds (as its backed-up version counts them) no more objects than a
+# sync's page, or at most this many times those the plan needs there: a restore of 2 looks
+# never fetches a folder of 5,000; they are read one by one.
+LISTING_SMALL = 100
 LISTING_SPREAD = 4
 
 
@@ -301,7 +303,7 @@ class Restore:
                 if isinstance(value, int) else 0
             with self._cache_lock:
                 self._held[key] = held
-        return held <= LISTING_SPREAD * wanted
+        return held <= max(LISTING_SMALL, LISTING_SPREAD * wanted)
 
     def read_with_siblings(self, kind: K.Kind, backup: dict[str, Any] | None) -> None:
         """List the live parent of this backup's object once (see live_parent), so that its
