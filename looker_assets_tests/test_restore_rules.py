@@ -430,3 +430,36 @@ def test_a_folders_looks_are_read_in_one_listing_and_the_odd_ones_by_id(
     routes = emu.stats.by_route
     assert (routes.get(("GET", "/api/4.0/folders/{folder_id}/looks"), 0),
             routes.get(("GET", "/api/4.0/looks/{look_id}"), 0)) == (0, 4), routes
+
+
+def test_listing_rows_without_what_a_read_by_id_carries_are_read_by_id(world: Any) -> None:
+    """A server whose folder listing leaves the dashboards' tiles out: each dashboard is read
+    by id, to plan and to verify, and none is taken for one without tiles."""
+    emu, db, api = world
+    by_folder: dict[str, list[str]] = {}
+    for k, d in emu.objects("dashboards").items():
+        if not d.get("deleted") and "::" not in k:
+            by_folder.setdefault(str(d["folder_id"]), []).append(k)
+    dashboards = max(by_folder.values(), key=len)
+    assert len(dashboards) >= 3, by_folder
+    at = _sync(emu, db)
+    titles = {k: api.get_json(f"/dashboards/{k}")["title"] for k in dashboards}
+    for k in dashboards:
+        api.write_json("PATCH", f"/dashboards/{k}", {"title": titles[k] + " (damaged)"})
+    emu.faults = Faults(sparse_rows=("dashboard_elements",),
+                        only_paths=r"^/api/4\.0/folders/[^/]+/dashboards$")
+    emu.reset_stats()
+    try:
+        doc = run_restore(emu, db, "dashboards", *dashboards, "--at", at, "--yes")
+    finally:
+        emu.faults = Faults()
+    routes = emu.stats.by_route
+    rows = [r for r in doc["results"] if r["type"] == "dashboards"]
+    assert len(rows) == len(dashboards) and all(
+        r["action"] == "update" and r["verified"] and not r["differs"] for r in rows), doc
+    # Listed (plan and read-back), found wanting, read by id both times.
+    assert routes.get(("GET", "/api/4.0/folders/{folder_id}/dashboards"), 0) == 2, routes
+    assert routes.get(("GET", "/api/4.0/dashboards/{dashboard_id}"), 0) >= 2 * len(dashboards)
+    for k in dashboards:
+        live = api.get_json(f"/dashboards/{k}")
+        assert live["title"] == titles[k] and live["dashboard_elements"] is not None

@@ -40,6 +40,9 @@ class Faults:
     # Every Nth write (POST/PUT/PATCH/DELETE) is carried out, then its answer is lost (a 504
     # from a gateway): what a client that re-sends a create blindly turns into a duplicate.
     lost_response_every: int | None = None
+    # Keys left out of every row of a successful array answer: a server whose listings carry
+    # less than its reads by id (a folder's dashboards without their tiles).
+    sparse_rows: tuple[str, ...] = ()
     only_paths: str | None = None
     seed: int = 0
     _state: _FaultState = field(init=False, repr=False, compare=False)
@@ -87,6 +90,10 @@ class Faults:
     def malformed_variant(self, path: str) -> str | None:
         """For a successful content response: which broken body to send instead, if any."""
         return self._state.malformed_variant(path)
+
+    def sparse(self, path: str) -> tuple[str, ...]:
+        """For a successful array answer: the keys to leave out of its rows."""
+        return tuple(self.sparse_rows) if self.sparse_rows and self.applies_to(path) else ()
 
     def response_lost(self, method: str, path: str) -> bool:
         """For a write just carried out: whether its answer is lost on the way back."""

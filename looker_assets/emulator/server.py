@@ -340,6 +340,9 @@ class LookerEmulator:
         if not login and faults.response_lost(method, path):
             return error(504, "Gateway Timeout", method, template), template, login
         if reply.content and reply.status == 200 and not login:
+            left_out = faults.sparse(path)
+            if left_out:
+                reply = _sparse(reply, left_out)
             variant = faults.malformed_variant(path)
             if variant is not None:
                 reply = _malformed(reply, variant)
@@ -400,6 +403,15 @@ class LookerEmulator:
             raise ValueError("id is required")
         getattr(self, str(op))(str(kind), str(key))
         return {"id": str(key)}
+
+
+def _sparse(reply: Reply, keys: tuple[str, ...]) -> Reply:
+    rows = msgspec.json.decode(reply.body)
+    if not isinstance(rows, list):
+        return reply
+    rows = [{k: v for k, v in row.items() if k not in keys} if isinstance(row, dict) else row
+            for row in rows]
+    return Reply(200, msgspec.json.encode(rows), headers=reply.headers, content=True)
 
 
 def _malformed(reply: Reply, variant: str) -> Reply:
