@@ -84,20 +84,28 @@ def _user_looks(emu: LookerEmulator) -> list[str]:
 def test_a_create_whose_answer_is_lost_is_found_not_sent_again(world: Any) -> None:
     emu, db, api = world
     at = _sync(emu, db)
-    look_id = _user_looks(emu)[0]
-    look = api.get_json(f"/looks/{look_id}")
-    api.write_json("DELETE", f"/looks/{look_id}")
+    # Three looks of one folder: the plan reads the folder's looks in one listing, taken
+    # before the creates, which must not answer the search for a create that landed.
+    by_folder: dict[str, list[str]] = {}
+    for k in _user_looks(emu):
+        by_folder.setdefault(str(emu.objects("looks")[k]["folder_id"]), []).append(k)
+    look_ids = max(by_folder.values(), key=len)[:3]
+    looks = {k: api.get_json(f"/looks/{k}") for k in look_ids}
+    for k in look_ids:
+        api.write_json("DELETE", f"/looks/{k}")
     emu.faults = Faults(lost_response_every=1, only_paths=r"/looks$")
     emu.reset_stats()
-    doc = run_restore(emu, db, "looks", look_id, "--at", at, "--yes")
+    doc = run_restore(emu, db, "looks", *look_ids, "--at", at, "--yes")
     emu.faults = Faults()
-    result = _by_key(doc)[("looks", look_id)]
-    assert result["action"] == "create" and result["verified"], result
-    # One POST: it landed, its answer was lost, and the restore found it instead of resending.
-    assert emu.stats.route("POST", "/looks") == 1
-    same = [k for k, lk in emu.objects("looks").items() if lk["title"] == look["title"]
-            and lk.get("folder_id") == look.get("folder_id")]
-    assert same == [result["new_id"]]
+    # One POST each: it landed, its answer was lost, and the restore found it instead of
+    # resending.
+    assert emu.stats.route("POST", "/looks") == len(look_ids)
+    for k, look in looks.items():
+        result = _by_key(doc)[("looks", k)]
+        assert result["action"] == "create" and result["verified"], result
+        same = [i for i, lk in emu.objects("looks").items() if lk["title"] == look["title"]
+                and lk.get("folder_id") == look.get("folder_id")]
+        assert same == [result["new_id"]]
 
 
 def test_a_killed_restore_resumes_without_duplicates(world: Any) -> None:

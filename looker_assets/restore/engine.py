@@ -378,17 +378,20 @@ class Restore:
                     raise
         raise AssertionError("unreachable")
 
-    def search_one(self, kind: K.Kind, values: dict[str, Any]) -> str | None:
+    def search_one(self, kind: K.Kind, values: dict[str, Any], listed: bool = True,
+                   ) -> str | None:
         """The id of the live object whose natural key equals `values` exactly (search
-        matches case-insensitively with wildcards, so hits are filtered)."""
+        matches case-insensitively with wildcards, so hits are filtered). From the parent's
+        listing when this run read it, unless not `listed`: whether a create sent since
+        landed is only for a search to say."""
         if kind.search is None and kind.path is None:
             return None
         spec = kind.listing
-        if spec is not None and values.get(spec.parent) not in (None, ""):
+        if listed and spec is not None and values.get(spec.parent) not in (None, ""):
             with self._cache_lock:
-                listed = self._listed.get((kind.name, str(values[spec.parent])))
-            if listed is not None:  # the parent's objects, all of them: no search needed
-                for id_, row in listed.items():
+                rows = self._listed.get((kind.name, str(values[spec.parent])))
+            if rows is not None:  # the parent's objects, all of them: no search needed
+                for id_, row in rows.items():
                     if not (kind.trash and row.get(kind.trash)) and all(
                             same(row.get(k), v) for k, v in values.items()):
                         return id_

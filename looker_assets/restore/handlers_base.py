@@ -143,7 +143,7 @@ class Plain:
         if not t.kind.natural:
             return None
         return self.r.search_one(t.kind, {k: body.get(k, t.backup.get(k))
-                                          for k in t.kind.natural})
+                                          for k in t.kind.natural}, listed=False)
 
     def link(self, t: Target) -> None:
         """Edges that need every object of the level to exist first."""
