@@ -471,3 +471,33 @@ def test_listing_rows_without_what_a_read_by_id_carries_are_read_by_id(world: An
     for k in dashboards:
         live = api.get_json(f"/dashboards/{k}")
         assert live["title"] == titles[k] and live["dashboard_elements"] is not None
+
+
+def test_a_failing_listing_leaves_its_objects_to_reads_by_id(world: Any) -> None:
+    """A folder listing that fails (a 503 past its retries) only costs requests: the looks
+    are read one by one, restored and verified, and the run ends complete."""
+    emu, db, _ = world
+    by_folder: dict[str, list[str]] = {}
+    for k in _user_looks(emu):
+        by_folder.setdefault(str(emu.objects("looks")[k]["folder_id"]), []).append(k)
+    looks = max(by_folder.values(), key=len)[:4]
+    at = _sync(emu, db)
+    api = LookerClient(ClientConfig(base_url=emu.url, client_id=emu.client_id,
+                                    client_secret=emu.client_secret, verify_ssl=False,
+                                    max_attempts=1, transport_retries=0))
+    try:
+        titles = {k: api.get_json(f"/looks/{k}")["title"] for k in looks}
+        for k in looks:
+            api.write_json("PATCH", f"/looks/{k}", {"title": titles[k] + " (damaged)"})
+        emu.faults = Faults(error_rate=1.0, only_paths=r"^/api/4\.0/folders/[^/]+/looks$")
+        emu.reset_stats()
+        with ContentStore(db) as store:
+            done = Restore(store, api, Request([("looks", k) for k in looks], at=at)).run()
+            status = store.db.execute("SELECT status FROM restore_runs").fetchall()
+    finally:
+        emu.faults = Faults()
+        api.close()
+    assert emu.stats.route("GET", "/folders/{folder_id}/looks") >= 2  # tried, failed
+    assert [(t.action, t.status, t.differs) for t in done] == [("update", "done", [])] * 4
+    assert status == [("complete",)]
+    assert {k: emu.objects("looks")[k]["title"] for k in looks} == titles

@@ -170,11 +170,15 @@ def _pages(r: Restore, path: str, **params: str) -> list[dict[str, Any]]:
 
 
 def _search_user(r: Restore, email: str) -> str | None:
-    return r.search_one(K.KINDS["users"], {"email": email})
+    # Emails match case aside, as Looker's search and the listing below both match them.
+    rows = r.get_or_none("/users/search", email=email, fields="id,email") or []
+    return next((str(row["id"]) for row in rows if isinstance(row, dict)
+                 and str(row.get("email") or "").lower() == email.lower()), None)
 
 
 def _list_users(r: Restore) -> dict[str, str]:
-    return {u["email"].lower(): str(u["id"]) for u in _pages(r, "/users", fields="id,email")
+    return {u["email"].lower(): str(u["id"])
+            for u in _pages(r, "/users", fields="id,email", sorts="id")
             if isinstance(u.get("email"), str)}
 
 

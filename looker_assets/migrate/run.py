@@ -163,11 +163,14 @@ def _source_lacks(restore: Restore, error: dict[str, Any]) -> bool:
         return False
     migration = restore.request.migration
     back = {new: old for old, new in (migration.renames.models if migration else {}).items()}
-    if not any(True for _ in restore.backup_all("explores")):
-        return False  # explores not in the backup: nothing to compare with
-    source = restore.backup_of("explores", f"{back.get(model, model)}::{explore}")
+    source_model = back.get(model, model)
+    source = restore.backup_of("explores", f"{source_model}::{explore}")
     if source is None:
-        return True
+        # At the source too only if its backed-up model says it has no such explore (an
+        # explore a sync could not read is not evidence).
+        listed = (restore.backup_of("lookml_models", source_model) or {}).get("explores")
+        return isinstance(listed, list) and explore not in {
+            e.get("name") for e in listed if isinstance(e, dict)}
     if not isinstance(name, str) or not name:
         return False
     groups = source.get("fields") or {}

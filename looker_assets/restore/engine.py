@@ -156,8 +156,10 @@ class Restore:
         self._cutoffs: dict[int, str | None] = {}
         self._all: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         # Listings of a live parent's objects read this run ((type, parent) -> rows by id),
-        # and how many planned objects each backed-up parent holds: a parent is listed once
-        # the plan has two objects under it, instead of reading them one by one.
+        # how many planned objects each backed-up parent holds, and how many it holds in all
+        # (its backed-up version): a parent is listed where the plan has two or more objects
+        # under it and it holds not many more (_worth_listing), instead of reading them one
+        # by one.
         self._listed: dict[tuple[str, str], dict[str, dict[str, Any]] | None] = {}
         self._listing_locks: dict[tuple[str, str], threading.Lock] = {}
         self._under: Counter[tuple[str, str]] = Counter()
@@ -222,9 +224,11 @@ class Restore:
     def listed(self, type_: str, parent: str, fresh: bool = False,
                ) -> dict[str, dict[str, Any]] | None:
         """Every live object of `type_` under the live parent `parent`, by id, from one
-        listing (Kind.listing), read once per run (again if `fresh`). Rows that carry what a
-        read by id gives become the live objects `live()` answers. None: no such listing, or
-        the parent is gone."""
+        listing (Kind.listing), read once per run (again if `fresh`). Rows that carry every
+        key the type is compared on, and its `whole` ones not null, become the live objects
+        `live()` answers; the others are read by id. None: no such listing, the parent is
+        gone, or the listing failed (a listing only saves requests: its objects are then
+        read one by one, and a failure there is theirs)."""
         kind = K.KINDS[type_]
         spec = kind.listing
         if spec is None:
@@ -236,14 +240,20 @@ class Restore:
             with self._cache_lock:
                 if key in self._listed and not fresh:
                     return self._listed[key]
-            rows = self._list(spec, parent)
+            try:
+                rows = self._list(spec, parent)
+            except LookerError as exc:
+                log.info("listing %s of %s failed (%s): read one by one", type_, parent, exc)
+                rows = None
             by_id = None if rows is None else {
                 str(row[kind.key_field]): row for row in rows
                 if isinstance(row, dict) and row.get(kind.key_field) not in (None, "")}
+            compared = self.handlers[kind.handler].fields(kind)
             with self._cache_lock:
                 self._listed[key] = by_id
                 for id_, row in (by_id or {}).items():
-                    if all(row.get(name) is not None for name in spec.whole):
+                    if all(row.get(name) is not None for name in spec.whole) and all(
+                            name in row for name in compared):
                         self._live_cache[(type_, id_)] = row
             return by_id
 
@@ -297,18 +307,26 @@ class Restore:
         with self._cache_lock:
             held = self._held.get(key)
         if held is None:
-            parent = self.backup_of(dict(kind.refs)[spec.parent], old) or {}
+            parent_type = dict(kind.refs)[spec.parent]
+            parent = self.backup_of(parent_type, old) or {}
             value = parent.get(spec.held) if spec.held else None
+            # Unknown (not backed up), or another folder of the target than the backed-up
+            # one (--into, a mapped path: its size is not known here): read one by one.
             held = len(value) if isinstance(value, list) else value \
-                if isinstance(value, int) else 0
+                if isinstance(value, int) else -1
+            if self.migration is not None and (parent_type, old) in self.migration.overrides:
+                held = -1
             with self._cache_lock:
                 self._held[key] = held
-        return held <= max(LISTING_SMALL, LISTING_SPREAD * wanted)
+        return 0 <= held <= max(LISTING_SMALL, LISTING_SPREAD * wanted)
 
     def read_with_siblings(self, kind: K.Kind, backup: dict[str, Any] | None) -> None:
         """List the live parent of this backup's object once (see live_parent), so that its
         live objects are read in one request rather than one each."""
-        parent = self.live_parent(kind, backup)
+        try:
+            parent = self.live_parent(kind, backup)
+        except LookerError:
+            return  # its parent cannot be resolved now: the object is read by id
         if parent is not None:
             self.listed(kind.name, parent)
 
@@ -390,10 +408,12 @@ class Restore:
         if listed and spec is not None and values.get(spec.parent) not in (None, ""):
             with self._cache_lock:
                 rows = self._listed.get((kind.name, str(values[spec.parent])))
-            if rows is not None:  # the parent's objects, all of them: no search needed
+            others = [k for k in values if k != spec.parent]  # the parent: the listing's
+            if rows is not None and all(k in row for row in rows.values() for k in others):
+                # The parent's objects, all of them: no search needed.
                 for id_, row in rows.items():
                     if not (kind.trash and row.get(kind.trash)) and all(
-                            same(row.get(k), v) for k, v in values.items()):
+                            same(row.get(k), values[k]) for k in others):
                         return id_
                 return None
         path = kind.search or kind.path
@@ -736,7 +756,10 @@ class Restore:
         if before not in (None, "") and before == target.backup.get(spec.parent) \
                 and self.migration is None:
             return str(before) if self._worth_listing(target.kind, str(before), 1) else None
-        return self.live_parent(target.kind, target.backup, planned=1)
+        try:
+            return self.live_parent(target.kind, target.backup, planned=1)
+        except LookerError:
+            return None  # read back by id (and a failure there is the object's)
 
     def _verify(self, target: Target) -> None:
         handler = self.handlers[target.kind.handler]

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Listing:
-    """Where every live object under one parent is listed in one request, each row as a read
-    by id gives it (the spec gives both the same schema): a folder's looks, its dashboards,
-    its subfolders. What a migration reads this way instead of one object at a time."""
+    """Where every live object under one parent is listed in one request: a folder's looks,
+    its dashboards, its subfolders. The spec gives the rows the schema of a read by id; a row
+    that lacks what the comparison needs (`whole`, or any compared key) is read by id after
+    all. What a restore or a migration reads this way instead of one object at a time."""
 
     parent: str  # the field holding the parent's id (folder_id, parent_id)
     path: str  # with {} for the parent's id
