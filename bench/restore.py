@@ -7,7 +7,8 @@ Against an emulator in its own process (its own GIL), as the other benches run i
 1. Two dashboards of `--tiles` query tiles over `--tabs` tabs (one active layout, the others
    made by create_dashboard_layout), `--filters` filters, every tile listening to the first
    filter, positions set on a 3-tiles-a-row grid; all created through the API.
-2. A sync of looks, dashboards and alerts (what the restores below read from the backup);
+2. A sync of looks, dashboards, alerts and folders (what the restores below read from the
+   backup; a folder's backed-up version says how many looks it holds);
    its completion is the moment restored to (`at`).
 3. Damage through the API: `--objects` live looks retitled, the first dashboard hard
    deleted, one tile of the second retitled. A second sync captures the damage.
@@ -52,7 +53,7 @@ from looker_assets.storage.history import sync_cutoff, version_at
 from looker_assets.storage.store import ContentStore
 from looker_assets.sync import run_sync
 
-SYNCED = ("looks", "dashboards", "alerts")
+SYNCED = ("looks", "dashboards", "alerts", "folders")
 LOOKS = content_types.get("looks")
 DASHBOARDS = content_types.get("dashboards")
 # Where create_dashboard_element puts a new tile (the emulator's rule, after Looker's): column
