@@ -27,16 +27,28 @@ EXTRACT = [sys.executable, "-m", "looker_assets.cli", "extract", *TYPES, "--part
            PARTITION, "--json"]
 
 
-def _stored_dashboards(db: Path) -> int:
-    """Dashboards the running sync has committed (read-only, beside the writer)."""
+def _read(db: Path, sql: str, *args: object) -> object:
+    """One value from the store the running sync writes (read-only, beside the writer)."""
     if not db.exists():
-        return 0
+        return None
     try:
         with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as conn:
-            return conn.execute("SELECT count(*) FROM sync_progress WHERE content_type = ?",
-                                (content_types.get("dashboards").code,)).fetchone()[0]
+            row = conn.execute(sql, args).fetchone()
+            return None if row is None else row[0]
     except sqlite3.OperationalError:  # not created yet
-        return 0
+        return None
+
+
+def _stored_dashboards(db: Path) -> int:
+    """Dashboards the running sync has committed."""
+    return int(_read(db, "SELECT count(*) FROM sync_progress WHERE content_type = ?",
+                     content_types.get("dashboards").code) or 0)
+
+
+def _alerts_done(db: Path) -> bool:
+    """Whether the running sync has completed the alerts (a small type beside dashboards)."""
+    return _read(db, "SELECT status FROM sync_checkpoints WHERE content_type = ?",
+                 content_types.get("alerts").code) == "complete"
 
 
 def test_killed_extract_frees_its_slot_and_the_next_one_finishes(tmp_path: Path) -> None:
@@ -49,9 +61,11 @@ def test_killed_extract_frees_its_slot_and_the_next_one_finishes(tmp_path: Path)
         proc = subprocess.Popen(EXTRACT, env=env, cwd=tmp_path,
                                 start_new_session=True, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
-        # Kill once some dashboards are committed (batches commit every 0.5 s).
+        # Kill once some dashboards are committed (batches commit every 0.5 s) and the
+        # alerts, which sync beside them, are complete (on a busy machine they may lag).
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and _stored_dashboards(db) < 20:
+        while time.monotonic() < deadline and (_stored_dashboards(db) < 20
+                                               or not _alerts_done(db)):
             time.sleep(0.05)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
