@@ -80,6 +80,12 @@ def _serve(scale: int, seed: int) -> Iterator[LookerEmulator]:
         emu.stop()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long tests first (stable otherwise): started last, one would run alone at the end
+    while the other workers idle."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[LookerEmulator]:
     """A small instance shared by the read-only tests (tests that mutate make their own)."""

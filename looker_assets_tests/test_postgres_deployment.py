@@ -74,6 +74,7 @@ def _materialize(env: dict[str, str], cwd: Path, select: str = "*") -> str:
     return output
 
 
+@pytest.mark.long
 def test_full_then_incremental_sync_on_postgres_with_step_processes(
         deployment, postgres: PostgresCluster, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
