@@ -527,3 +527,38 @@ def test_into_a_path_with_schedules_enabled_and_an_owner_fallback(
         if t == "scheduled_plans" and r["action"] == "create"]
     assert any(src.get("enabled") for src, _ in plans), plans
     assert all(bool(dst.get("enabled")) == bool(src.get("enabled")) for src, dst in plans)
+
+
+def test_connections_are_made_with_their_secret_and_the_targets_are_never_changed(
+        bare: dict[str, Any]) -> None:
+    source, target = bare["source"], bare["target"]
+    missing, present = sorted(source.objects("connections"))[:2]
+    api = LookerClient(ClientConfig(base_url=target.url, client_id=target.client_id,
+                                    client_secret=target.client_secret, verify_ssl=False))
+    api.write_json("DELETE", f"/connections/{missing}")
+    # The target's connection of that name is its own database: never overwritten.
+    api.write_json("PATCH", f"/connections/{present}", {"host": "prod-db.example.com"})
+    api.close()
+    # Without its password, the missing one is refused, by name, and nothing is written.
+    writes = _writes(target)
+    refused = _migrate(bare, "connections", missing, present, "--yes")
+    rows = {r["id"]: r for r in refused["results"]}
+    assert rows[missing]["action"] == "skipped" and "--connection-secret" in rows[missing]["error"]
+    assert rows[present]["action"] == "unchanged" and "left as it is" in rows[present]["note"], \
+        rows[present]
+    assert _writes(target) == writes and missing not in target.objects("connections")
+    # With it: made, its password from the environment and nowhere in the output or store.
+    secret = "m1grate-Pa55word-for-tests"
+    os.environ["WAREHOUSE_PASSWORD"] = secret
+    try:
+        done = _migrate(bare, "connections", missing, present, "--yes",
+                        "--connection-secret", f"{missing}=WAREHOUSE_PASSWORD")
+    finally:
+        del os.environ["WAREHOUSE_PASSWORD"]
+    rows = {r["id"]: r for r in done["results"]}
+    assert (rows[missing]["action"], rows[missing]["verified"]) == ("create", True), rows
+    assert target.objects("connections")[missing]["has_password"] is True
+    assert target.objects("connections")[present]["host"] == "prod-db.example.com"
+    assert secret not in json.dumps(done)
+    for part in bare["db"].parent.glob(bare["db"].name + "*"):
+        assert secret.encode() not in part.read_bytes(), part

@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 # else (users, groups, roles, models, connections...) must already be there, by name.
 CREATED = frozenset({"folders", "looks", "dashboards", "alerts", "scheduled_plans", "boards",
                      "content_metadata", "content_access"})
+# Made in the target when it lacks them, never changed when it has them: a target's connection
+# of that name points at the target's own database (prod, not dev).
+KEPT = frozenset({"connections"})
 MAP_SECTIONS = ("models", "connections", "emails", "groups", "folders")
 # Owners by email, and dashboards by slug, are searched one by one up to this many; then
 # every user (or dashboard, trash included) is listed once, a page per 500 instead of a search
@@ -113,6 +116,8 @@ class Renames:
                     item = self.emails.get(item.lower(), item)
                 elif key == "name" and top and type_ == "groups":
                     item = self.groups.get(item, item)
+                elif key == "name" and top and type_ == "connections":
+                    item = self.connections.get(item, item)
             elif key == "models" and type_ == "model_sets" and isinstance(item, list):
                 item = [self.models.get(m, m) if isinstance(m, str) else m for m in item]
             elif key == "allowed_db_connection_names" and isinstance(item, list):
@@ -227,6 +232,15 @@ class Migration:
 
     def rename(self, type_: str, obj: Any) -> Any:
         return self.renames.apply(type_, obj)
+
+    @staticmethod
+    def kept(type_: str) -> str | None:
+        """Why an object of `type_` the target already has is left as it is (None: it is
+        brought up to date like any other)."""
+        if type_ in KEPT:
+            return (f"the target has {type_.removesuffix('s')} of this name: left as it is "
+                    f"(its host, database and credentials are the target's)")
+        return None
 
     @staticmethod
     def may_pull(type_: str) -> bool:

@@ -10,6 +10,10 @@ from looker_assets.restore import kinds as K
 from looker_assets.restore.selection import in_folder, objects_at
 from looker_assets.storage.store import ContentStore
 
+# What `migrate TYPE ID...` takes: content, and connections (a new instance needs them before
+# its LookML can be deployed; one the target has is never changed).
+BY_ID = ("folders", "looks", "dashboards", "boards", "connections")
+
 
 def select(store: ContentStore, folders: list[str], type_name: str | None, ids: list[str],
            at: str | None) -> list[tuple[str, str]]:
@@ -24,9 +28,10 @@ def select(store: ContentStore, folders: list[str], type_name: str | None, ids: 
             raise MigrationError(str(exc)) from None
     if type_name is not None:
         kind = K.get(content_types.get(type_name).name)
-        if kind is None or kind.name not in ("folders", "looks", "dashboards", "boards"):
+        if kind is None or kind.name not in BY_ID:
             raise MigrationError(f"{type_name} are not migrated by id: name folders, looks, "
-                                 f"dashboards or boards (what they need comes with them)")
+                                 f"dashboards, boards (what they need comes with them) or "
+                                 f"connections")
         if not ids:
             raise MigrationError(f"name the ids of the {type_name} to migrate")
         known = objects_at(store, kind.name, at)

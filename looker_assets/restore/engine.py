@@ -632,6 +632,10 @@ class Restore:
                     return
                 handler.desired(target)  # its references resolve (RestoreError: why not)
                 return
+            kept = self.migration.kept(kind.name) if self.migration is not None else None
+            if kept:
+                target.action, target.reason = "unchanged", kept
+                return
             target.changes = handler.diff(target)
             trashed_live = bool(kind.trash and target.live.get(kind.trash))
             trashed_backup = bool(kind.trash and target.backup.get(kind.trash))
