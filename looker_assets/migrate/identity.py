@@ -13,6 +13,8 @@ Where the plan holds two or more objects of a folder, the target folder's looks,
 or subfolders are listed once (Kind.listing) and both rules read that listing instead of one
 request per object.
 What resolves to nothing is created when it is content in scope, or refused with the reason.
+A connection named by `migrate connections` is made when the target lacks it and left as it is
+when the target has it (KEPT).
 Owners are users by email; a missing one falls back to --owner-fallback or the API user, and
 every fallback is reported.
 """
