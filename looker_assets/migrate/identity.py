@@ -46,7 +46,8 @@ KEPT = frozenset({"connections"})
 MAP_SECTIONS = ("models", "connections", "emails", "groups", "folders")
 # Owners by email, and dashboards by slug, are searched one by one up to this many; then
 # every user (or dashboard, trash included) is listed once, a page per 500 instead of a search
-# per name: a bare target costs a page, a target of 50,000 dashboards 100 pages twice.
+# per name: a bare target costs a page or two, a target of 50,000 dashboards 100 pages and its
+# trash's.
 SEARCHES = 25
 PAGE = 500
 
