@@ -169,12 +169,7 @@ class Directory:
 
 
 def _pages(r: Restore, path: str, **params: str) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    while True:
-        page = r.get(path, **params, limit=str(PAGE), offset=str(len(rows))) or []
-        rows.extend(row for row in page if isinstance(row, dict))
-        if len(page) < PAGE:
-            return rows
+    return [row for row in r.pages(path, PAGE, **params) if isinstance(row, dict)]
 
 
 def _search_user(r: Restore, email: str) -> str | None:

@@ -263,15 +263,19 @@ class Restore:
         try:
             if not spec.paged:
                 return list(self.client.get_json(path, params or None, kind="list") or [])
-            rows: list[Any] = []
-            while True:
-                page = self.client.get_json(path, {**params, "limit": str(LISTING_PAGE),
-                                                   "offset": str(len(rows))}, kind="list")
-                rows.extend(page or [])
-                if len(page or []) < LISTING_PAGE:
-                    return rows
+            return self.pages(path, LISTING_PAGE, **params)
         except LookerNotFound:
             return None
+
+    def pages(self, path: str, size: int, **params: str) -> list[Any]:
+        """Every row of a limit/offset listing, `size` rows a request."""
+        rows: list[Any] = []
+        while True:
+            page = self.client.get_json(path, {**params, "limit": str(size),
+                                               "offset": str(len(rows))}, kind="list") or []
+            rows.extend(page)
+            if len(page) < size:
+                return rows
 
     def live_parent(self, kind: K.Kind, backup: dict[str, Any] | None,
                     planned: int = 2) -> str | None:
