@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from looker_assets import content_types
 from looker_assets.looker.client import LookerClient
 from looker_assets.looker.errors import LookerError
@@ -50,48 +53,47 @@ def select(store: ContentStore, folders: list[str], type_name: str | None, ids: 
     return list(dict.fromkeys(items))
 
 
-def _path_names(path: str, what: str) -> list[str]:
+def _walk(path: str, what: str, holder: str,
+          children: Callable[[str | None, str], list[str]]) -> str:
+    """The id of the folder at PATH ("Shared/Sales/EMEA", from a root's name), one name at a
+    time: `children(parent, name)` gives the ids of that parent's folders of that name (the
+    roots' for None). Exactly one must answer at each step."""
     names = [p for p in path.strip("/").split("/") if p]
     if not names:
         raise MigrationError(f"{what} names no folder")
-    return names
+    parent: str | None = None
+    for depth, name in enumerate(names):
+        hits = children(parent, name)
+        if len(hits) != 1:
+            where = "/".join(names[:depth + 1])
+            raise MigrationError(f"{what}: {holder} has "
+                                 f"{'no' if not hits else len(hits)} folder(s) {where!r}")
+        parent = hits[0]
+    assert parent is not None
+    return parent
+
+
+def _under(folder: dict[str, Any], parent: str | None) -> bool:
+    return str(folder.get("parent_id")) == parent if parent else not folder.get("parent_id")
 
 
 def target_folder(client: LookerClient, path: str, what: str) -> str:
-    """The id of the target's folder at PATH ("Shared/Sales/EMEA", from a root's name)."""
-    names = _path_names(path, what)
-    parent: str | None = None
-    for depth, name in enumerate(names):
+    """The id of the target's folder at PATH."""
+    def children(parent: str | None, name: str) -> list[str]:
         try:
             rows = client.get_json("/folders/search", {"name": name, **(
                 {"parent_id": parent} if parent else {})}) or []
         except LookerError as exc:
             raise MigrationError(f"{what}: {exc}") from None
-        hits = [r for r in rows if r.get("name") == name
-                and (str(r.get("parent_id")) == parent if parent else not r.get("parent_id"))]
-        if len(hits) != 1:
-            where = "/".join(names[:depth + 1])
-            raise MigrationError(f"{what}: the target has "
-                                 f"{'no' if not hits else len(hits)} folder(s) {where!r}")
-        parent = str(hits[0]["id"])
-    assert parent is not None
-    return parent
+        return [str(r["id"]) for r in rows if r.get("name") == name and _under(r, parent)]
+
+    return _walk(path, what, "the target", children)
 
 
-def source_folder(folders: dict[str, dict], path: str, what: str) -> str:
+def source_folder(folders: dict[str, dict[str, Any]], path: str, what: str) -> str:
     """The backed-up id of the source's folder at PATH."""
-    names = _path_names(path, what)
-    parent: str | None = None
-    for depth, name in enumerate(names):
-        hits = [i for i, f in folders.items() if f.get("name") == name and (
-            str(f.get("parent_id")) == parent if parent else not f.get("parent_id"))]
-        if len(hits) != 1:
-            where = "/".join(names[:depth + 1])
-            raise MigrationError(f"{what}: the backup has "
-                                 f"{'no' if not hits else len(hits)} folder(s) {where!r}")
-        parent = hits[0]
-    assert parent is not None
-    return parent
+    return _walk(path, what, "the backup", lambda parent, name: [
+        i for i, f in folders.items() if f.get("name") == name and _under(f, parent)])
 
 
 def folder_overrides(store: ContentStore, client: LookerClient, folders: list[str],
