@@ -81,14 +81,20 @@ def _user_looks(emu: LookerEmulator) -> list[str]:
             and lk.get("user_id")]
 
 
+def _by_folder(emu: LookerEmulator, kind: str, ids: list[str]) -> dict[str, list[str]]:
+    """Folder id -> the given objects of `kind` in it."""
+    objects, out = emu.objects(kind), {}
+    for k in ids:
+        out.setdefault(str(objects[k]["folder_id"]), []).append(k)
+    return out
+
+
 def test_a_create_whose_answer_is_lost_is_found_not_sent_again(world: Any) -> None:
     emu, db, api = world
     at = _sync(emu, db)
     # Three looks of one folder: the plan reads the folder's looks in one listing, taken
     # before the creates, which must not answer the search for a create that landed.
-    by_folder: dict[str, list[str]] = {}
-    for k in _user_looks(emu):
-        by_folder.setdefault(str(emu.objects("looks")[k]["folder_id"]), []).append(k)
+    by_folder = _by_folder(emu, "looks", _user_looks(emu))
     look_ids = max(by_folder.values(), key=len)[:3]
     looks = {k: api.get_json(f"/looks/{k}") for k in look_ids}
     for k in look_ids:
@@ -400,9 +406,7 @@ def test_a_folders_looks_are_read_in_one_listing_and_the_odd_ones_by_id(
     the listing leaves out), are read by id and restored all the same. A few looks of a
     folder that holds many more are read by id."""
     emu, db, api = world
-    by_folder: dict[str, list[str]] = {}
-    for k in _user_looks(emu):
-        by_folder.setdefault(str(emu.objects("looks")[k]["folder_id"]), []).append(k)
+    by_folder = _by_folder(emu, "looks", _user_looks(emu))
     folder, looks = max(by_folder.items(), key=lambda kv: len(kv[1]))
     assert len(looks) >= 4, by_folder
     elsewhere = next(f for f in by_folder if f != folder)
@@ -444,10 +448,8 @@ def test_listing_rows_without_what_a_read_by_id_carries_are_read_by_id(world: An
     """A server whose folder listing leaves the dashboards' tiles out: each dashboard is read
     by id, to plan and to verify, and none is taken for one without tiles."""
     emu, db, api = world
-    by_folder: dict[str, list[str]] = {}
-    for k, d in emu.objects("dashboards").items():
-        if not d.get("deleted") and "::" not in k:
-            by_folder.setdefault(str(d["folder_id"]), []).append(k)
+    by_folder = _by_folder(emu, "dashboards", [
+        k for k, d in emu.objects("dashboards").items() if not d.get("deleted") and "::" not in k])
     dashboards = max(by_folder.values(), key=len)
     assert len(dashboards) >= 3, by_folder
     at = _sync(emu, db)
@@ -477,9 +479,7 @@ def test_a_failing_listing_leaves_its_objects_to_reads_by_id(world: Any) -> None
     """A folder listing that fails (a 503 past its retries) only costs requests: the looks
     are read one by one, restored and verified, and the run ends complete."""
     emu, db, _ = world
-    by_folder: dict[str, list[str]] = {}
-    for k in _user_looks(emu):
-        by_folder.setdefault(str(emu.objects("looks")[k]["folder_id"]), []).append(k)
+    by_folder = _by_folder(emu, "looks", _user_looks(emu))
     looks = max(by_folder.values(), key=len)[:4]
     at = _sync(emu, db)
     api = LookerClient(ClientConfig(base_url=emu.url, client_id=emu.client_id,
