@@ -55,6 +55,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         finally:
             self.emulator._track(self.connection, False)
 
+    def parse_request(self) -> bool:
+        # The request line has just been read: the request has arrived (its headers are
+        # parsed next, on the emulator's time, which the latency already counts).
+        self.arrived = time.monotonic()
+        return super().parse_request()
+
     def do_GET(self) -> None:
         self._serve()
 
@@ -97,8 +103,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if raw_path.startswith(ADMIN):
             self._send(emu._admin(self.command, raw_path, query, body))
             return
+        delay = 0.0
         try:
-            reply, template, login = emu._handle(self.command, raw_path, query, body, self.headers)
+            reply, template, login, delay = emu._handle(
+                self.command, raw_path, query, body, self.headers)
         except Exception:
             traceback.print_exc(file=sys.stderr)
             reply, template, login = (
@@ -106,6 +114,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 "(error)",
                 False,
             )
+        # Latency is the server's time to answer, its own work included: a real Looker
+        # renders on its own hardware while the request is in flight, so only what is left
+        # of the latency is slept (a render longer than the latency answers late).
+        left = self.arrived + delay - time.monotonic()
+        if left > 0:
+            time.sleep(left)
         emu._stats.record(self.command, template, reply.status, login)
         self._send(reply)
 
@@ -314,31 +328,32 @@ class LookerEmulator:
 
     def _handle(
         self, method: str, path: str, query: dict[str, str], body: bytes, headers: Any
-    ) -> tuple[Reply, str, bool]:
+    ) -> tuple[Reply, str, bool, float]:
+        """(reply, route template, whether a login, the latency in seconds: the least time
+        the answer takes from the request's arrival)."""
         route, path_params, wrong = self._api.resolve(method, path)
         template = route.template if route else (wrong or "(unmatched)")
         login = bool(route and route.login)
         faults = self._faults
         delay, action = faults.before_request(path)
-        if delay > 0:
-            time.sleep(delay)
         if action is not None:
             reply = error(action.status, action.message, method, template)
             if action.retry_after is not None:
                 reply.headers.append(("Retry-After", str(action.retry_after)))
-            return reply, template, login
+            return reply, template, login, delay
         if route is None:
             if wrong is not None:
                 reply = error(405, "Method Not Allowed", method, wrong)
                 reply.headers.append(("Allow", ", ".join(sorted(self._api.paths[wrong]))))
-                return reply, template, False
-            return error(404, "Not found", method, path), template, False
+                return reply, template, False, delay
+            return error(404, "Not found", method, path), template, False, delay
         token = token_from(headers, query)
         if route.auth and not self._tokens.valid(token):
-            return error(401, "Requires authentication.", method, template), template, login
+            reply = error(401, "Requires authentication.", method, template)
+            return reply, template, login, delay
         reply = self._api.dispatch(route, Request(method, path, query, path_params, body, token))
         if not login and faults.response_lost(method, path):
-            return error(504, "Gateway Timeout", method, template), template, login
+            return error(504, "Gateway Timeout", method, template), template, login, delay
         if reply.content and reply.status == 200 and not login:
             left_out = faults.sparse(path)
             if left_out:
@@ -346,7 +361,7 @@ class LookerEmulator:
             variant = faults.malformed_variant(path)
             if variant is not None:
                 reply = _malformed(reply, variant)
-        return reply, template, login
+        return reply, template, login, delay
 
     def _admin(self, method: str, path: str, query: dict[str, str], body: bytes) -> Reply:
         sub = path[len(ADMIN) :].rstrip("/")
