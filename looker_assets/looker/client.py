@@ -255,7 +255,8 @@ class LookerClient:
         )
         retry.on_retry = self._on_transport_retry
         size = max(10, self.config.max_concurrency + 2)
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=size, max_retries=retry)
+        adapter = _GatedAdapter(self.gate, pool_connections=2, pool_maxsize=size,
+                                max_retries=retry)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         session.hooks["response"].append(self._on_response)
@@ -435,17 +436,17 @@ class LookerClient:
         if scope is not None and scope.budget is not None:
             scope.budget.check()
         self._ensure_login()
+        url = self.sdk._path(path)
+        query = self.sdk._convert_query_params(dict(params)) if params else None
         for attempt in range(2):
             self._local.last = None
             self._local.login = None
             token = self.sdk.auth.token
             try:
-                with self.gate.slot():
-                    response = self.sdk.transport.request(
-                        transport.HttpMethod[method], self.sdk._path(path),
-                        query_params=self.sdk._convert_query_params(dict(params))
-                        if params else None,
-                        body=payload, authenticator=self.sdk.auth.authenticate)
+                # The request gate is taken in the session's adapter (_GatedAdapter).
+                response = self.sdk.transport.request(
+                    transport.HttpMethod[method], url, query_params=query,
+                    body=payload, authenticator=self.sdk.auth.authenticate)
             except sdk_error.SDKError as exc:  # the SDK's own login, inside the request
                 error = self._classify(endpoint, _message(exc), [])
             else:
@@ -529,6 +530,26 @@ class LookerClient:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.sdk.transport.session.close()  # type: ignore[attr-defined]
+
+
+class _GatedAdapter(HTTPAdapter):
+    """The session's adapter: each request holds a slot of the request gate from the moment
+    it is sent until its whole body is read, and only then. Building the request (the SDK's
+    headers, requests' merging of settings) and handing the response back happen outside the
+    slot, so a slot is never held by work that keeps no request in flight at Looker (logins
+    and the transport's retries go through here too)."""
+
+    def __init__(self, gate: RequestGate, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.gate = gate
+
+    def send(self, request: requests.PreparedRequest, stream: bool = False,
+             **kwargs: Any) -> requests.Response:
+        with self.gate.slot():
+            response = super().send(request, stream=stream, **kwargs)
+            if not stream:
+                response.content  # noqa: B018 - read the body while the slot is held
+        return response
 
 
 def _retry_if_status(status: int) -> Any:
