@@ -1,13 +1,14 @@
 """A thin client over the official looker-sdk that returns Looker's JSON exactly as sent.
 
-The SDK does the auth (login form, token expiry), settings (LOOKERSDK_* variables, looker.ini),
-query encoding and the HTTP session. What it does not do, this module adds:
+The SDK does the auth (login form, token expiry), settings (LOOKERSDK_* variables, looker.ini)
+and query encoding, over a transport of its `Transport` interface (looker/transport.py: urllib3,
+not the SDK's default requests). What it does not do, this module adds:
 - raw JSON: requests go through the SDK's transport and come back as the bytes Looker sent,
   skipping the SDK's models (which drop unknown keys) and its error parsing (which fetches
   error docs from the internet);
 - writes (POST/PATCH/PUT/DELETE) with a JSON body, a POST never re-sent blindly;
-- status codes: the SDK's errors carry none, so a response hook on its requests session
-  records each response's status and Retry-After for the thread that made the request;
+- status codes: the SDK's errors carry none, so the transport hands each answer's status and
+  Retry-After to the thread that made the request;
 - retries in layers: urllib3 at the transport (connect errors; 502/503/504 except for
   POST), tenacity at the application (429 honouring Retry-After, 5xx, bounded), one re-login
   on 401;
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -29,10 +29,9 @@ from urllib.parse import urlsplit
 
 import looker_sdk
 import msgspec
-import requests
 from looker_sdk import error as sdk_error
-from looker_sdk.rtl import api_settings, auth_token, transport
-from requests.adapters import HTTPAdapter
+from looker_sdk.rtl import api_settings, auth_session, auth_token, serialize, transport
+from looker_sdk.sdk.api40 import methods as methods40
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -54,6 +53,7 @@ from looker_assets.looker.errors import (
     LookerRetryableError,
 )
 from looker_assets.looker.throttle import RequestGate
+from looker_assets.looker.transport import Urllib3Transport
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +216,6 @@ class LookerClient:
                 f"Looker base URL {settings.base_url!r} has no scheme; use https://host:port"
             )
         self.base_url = settings.base_url
-        self.sdk = looker_sdk.init40(config_settings=settings)
         self._local = threading.local()
         self._stats_lock = threading.Lock()
         self._login_lock = threading.Lock()
@@ -231,11 +230,20 @@ class LookerClient:
             reraise=True,
             before_sleep=self._before_retry,
         )
-        self._configure_session(self.sdk.transport.session)  # type: ignore[attr-defined]
+        self.sdk = self._sdk(settings)
 
-    # -- session ---------------------------------------------------------------------------
+    # -- the SDK and its transport ---------------------------------------------------------
 
-    def _configure_session(self, session: requests.Session) -> None:
+    def _sdk(self, settings: _Settings) -> methods40.Looker40SDK:
+        """looker-sdk's API 4.0 object, as looker_sdk.init40 builds it, on our transport."""
+        http = Urllib3Transport(settings, gate=self.gate, retries=self._transport_retry(),
+                                pool_size=max(10, self.config.max_concurrency + 2),
+                                on_answer=self._on_answer)
+        return methods40.Looker40SDK(
+            auth_session.AuthSession(settings, http, serialize.deserialize40, "4.0"),
+            serialize.deserialize40, serialize.serialize40, http, "4.0")
+
+    def _transport_retry(self) -> Retry:
         retry = _TransportRetry(
             total=self.config.transport_retries,
             connect=self.config.transport_retries,
@@ -254,26 +262,7 @@ class LookerClient:
             raise_on_status=False,
         )
         retry.on_retry = self._on_transport_retry
-        size = max(10, self.config.max_concurrency + 2)
-        adapter = _GatedAdapter(self.gate, pool_connections=2, pool_maxsize=size,
-                                max_retries=retry)
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        session.hooks["response"].append(self._on_response)
-        self._settle_environment(session)
-
-    def _settle_environment(self, session: requests.Session) -> None:
-        """Read the proxy and CA-bundle environment once instead of on every request.
-
-        requests re-reads os.environ for proxies per request (trust_env): 13% of the client's
-        GIL time in a dashboards sync (py-spy --gil, bench/RESULTS.md). The base URL is fixed,
-        so resolving HTTPS_PROXY / NO_PROXY / REQUESTS_CA_BUNDLE up front is equivalent.
-        """
-        session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
-        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-        if session.verify is True and bundle:
-            session.verify = bundle
-        session.trust_env = False
+        return retry
 
     def _each_stats(self) -> list[ClientStats]:
         """The counters a request of this thread adds to: the client's and its scope's."""
@@ -295,13 +284,9 @@ class LookerClient:
             for stats in self._each_stats():
                 stats.retries += 1
 
-    def _on_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        retry_after = response.headers.get("Retry-After")
-        last = _LastResponse(
-            path=urlsplit(response.request.url or "").path,
-            status=response.status_code,
-            retry_after=_parse_retry_after(retry_after),
-        )
+    def _on_answer(self, url: str, status: int, retry_after: str | None) -> None:
+        last = _LastResponse(path=urlsplit(url).path, status=status,
+                             retry_after=_parse_retry_after(retry_after))
         login = last.path.endswith("/login")
         if login:
             # The SDK logs in by itself inside a GET when its token is about to expire: keep
@@ -310,7 +295,7 @@ class LookerClient:
         else:
             self._local.last = last
         self._spend("login" if login else getattr(self._local, "kind", "detail"))
-        if response.status_code == 429:
+        if status == 429:
             self._count("rate_limited")
 
     def _count(self, attr: str) -> None:
@@ -427,7 +412,7 @@ class LookerClient:
                    payload: bytes | None) -> bytes:
         """One request, with one fresh login if the token was refused; the body as bytes.
 
-        Through the SDK's transport (its session, auth and settings), not sdk.get/post: on
+        Through the SDK's transport (its auth and settings), not sdk.get/post: on
         an error those parse the body into SDKError and then fetch error docs from Looker's
         CDN, a request to the internet without a time limit, whenever documentation_url names
         one (as Looker's own 404s do)."""
@@ -443,7 +428,7 @@ class LookerClient:
             self._local.login = None
             token = self.sdk.auth.token
             try:
-                # The request gate is taken in the session's adapter (_GatedAdapter).
+                # The request gate is taken in the transport, around the request alone.
                 response = self.sdk.transport.request(
                     transport.HttpMethod[method], url, query_params=query,
                     body=payload, authenticator=self.sdk.auth.authenticate)
@@ -529,27 +514,7 @@ class LookerClient:
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
-            self.sdk.transport.session.close()  # type: ignore[attr-defined]
-
-
-class _GatedAdapter(HTTPAdapter):
-    """The session's adapter: each request holds a slot of the request gate from the moment
-    it is sent until its whole body is read, and only then. Building the request (the SDK's
-    headers, requests' merging of settings) and handing the response back happen outside the
-    slot, so a slot is never held by work that keeps no request in flight at Looker (logins
-    and the transport's retries go through here too)."""
-
-    def __init__(self, gate: RequestGate, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.gate = gate
-
-    def send(self, request: requests.PreparedRequest, stream: bool = False,
-             **kwargs: Any) -> requests.Response:
-        with self.gate.slot():
-            response = super().send(request, stream=stream, **kwargs)
-            if not stream:
-                response.content  # noqa: B018 - read the body while the slot is held
-        return response
+            self.sdk.transport.close()  # type: ignore[attr-defined]
 
 
 def _retry_if_status(status: int) -> Any:
