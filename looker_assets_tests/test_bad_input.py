@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import base64
+import http.server
 import socket
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
+import urllib3
 
 from looker_assets import content_types
 from looker_assets.assets import IO_MANAGER_KEY, build_content_asset
 from looker_assets.emulator import LookerEmulator
 from looker_assets.io_manager import LookerContentIOManager
 from looker_assets.looker.client import ClientConfig, LookerClient
-from looker_assets.looker.errors import LookerConnectionError
+from looker_assets.looker.errors import LookerConnectionError, LookerError
 from looker_assets.looker.resource import LookerResource
 from looker_assets.storage.store import ContentStore
 from looker_assets_tests.conftest import PARTITION, looker_resource
@@ -192,6 +197,124 @@ def test_proxy_environment_is_honoured(emulator: LookerEmulator, monkeypatch: py
                 client.get_json("/user", {"fields": "id"})
     finally:
         client.close()
+
+
+class _Recorder(http.server.ThreadingHTTPServer):
+    """A server on 127.0.0.1 that records each request's line and headers, and answers with
+    `answer(handler)`: a forwarding proxy or a redirect, for the transport's edge cases."""
+
+    daemon_threads = True
+
+    def __init__(self, answer: Any) -> None:
+        self.seen: list[tuple[str, Any]] = []  # (request line, headers: case-insensitive)
+        recorder = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                recorder.seen.append((self.requestline, self.headers))
+                answer(self)
+
+            do_POST = do_GET
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.server_address[1]}"
+
+
+def _forward(handler: http.server.BaseHTTPRequestHandler) -> None:
+    """A plain HTTP proxy: the request line carries the whole URL."""
+    length = int(handler.headers.get("Content-Length") or 0)
+    body = handler.rfile.read(length) if length else None
+    headers = {k: v for k, v in handler.headers.items()
+               if k.lower() not in ("proxy-authorization", "host", "connection")}
+    answer = urllib3.request(handler.command, handler.path, body=body, headers=headers,
+                             redirect=False, retries=False)
+    handler.send_response(answer.status)
+    handler.send_header("Content-Type", answer.headers.get("Content-Type", "application/json"))
+    handler.send_header("Content-Length", str(len(answer.data)))
+    handler.end_headers()
+    handler.wfile.write(answer.data)
+
+
+def _client(url: str, **config: Any) -> LookerClient:
+    return LookerClient(ClientConfig(base_url=url, client_id="id", client_secret="secret-x",
+                                     verify_ssl=False, max_attempts=1, **config))
+
+
+@pytest.mark.parametrize("form", ["credentials", "no scheme"])
+def test_a_proxy_from_the_environment_is_used_with_its_credentials(
+        emulator: LookerEmulator, monkeypatch: pytest.MonkeyPatch, form: str) -> None:
+    """HTTP_PROXY's user and password reach the proxy (Proxy-Authorization), and a proxy given
+    without a scheme is taken as http://, as requests did: neither is silently dropped."""
+    proxy = _Recorder(_forward)
+    try:
+        for name in _PROXY_VARIABLES:
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", f"http://ops:p%40ss@{proxy.address}"
+                           if form == "credentials" else proxy.address)
+        client = LookerClient(ClientConfig(
+            base_url=emulator.url, client_id=emulator.client_id,
+            client_secret=emulator.client_secret, verify_ssl=False, max_attempts=1))
+        try:
+            assert client.get_json("/user", {"fields": "id"})["id"]
+        finally:
+            client.close()
+        lines = [line for line, _ in proxy.seen]
+        assert any(line.startswith(f"POST {emulator.url}/api/4.0/login") for line in lines)
+        assert any(line.startswith(f"GET {emulator.url}/api/4.0/user") for line in lines)
+        auth = {headers.get("Proxy-Authorization") for _, headers in proxy.seen}
+        expected = "Basic " + base64.b64encode(b"ops:p@ss").decode()
+        assert auth == ({expected} if form == "credentials" else {None})
+    finally:
+        proxy.shutdown()
+
+
+def test_a_proxy_of_another_kind_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in _PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ALL_PROXY", f"socks5://127.0.0.1:{_closed_port()}")
+    with pytest.raises(LookerConnectionError, match=r"socks5://.*HTTPS_PROXY"):
+        _client(f"http://127.0.0.1:{_closed_port()}")
+
+
+def test_a_redirect_is_not_followed_and_says_where_it_points(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A base URL Looker redirects from fails at once, naming where it points: a followed
+    redirect would re-send a POST and spend a transport retry."""
+    for name in _PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+    def redirect(handler: http.server.BaseHTTPRequestHandler) -> None:
+        handler.send_response(301)
+        handler.send_header("Location", "https://looker.example.com/api/4.0/login")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    server = _Recorder(redirect)
+    try:
+        client = _client(f"http://{server.address}")
+        with pytest.raises(LookerError, match=r"redirected to https://looker\.example\.com"):
+            client.get_json("/user")
+        assert len(server.seen) == 1  # the login, sent once
+        assert client.stats.retries == 0
+    finally:
+        server.shutdown()
+
+
+def test_transport_retries_count_each_attempt_once() -> None:
+    """Against a closed port with 2 transport retries: 3 attempts, 2 of them retries."""
+    client = _client(f"http://127.0.0.1:{_closed_port()}", transport_retries=2)
+    with pytest.raises(LookerConnectionError):
+        client.get_json("/user")
+    assert (client.stats.requests, client.stats.retries) == (3, 2)
 
 
 @pytest.mark.parametrize("name", ["groups", "content_access"])

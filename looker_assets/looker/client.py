@@ -53,7 +53,7 @@ from looker_assets.looker.errors import (
     LookerRetryableError,
 )
 from looker_assets.looker.throttle import RequestGate
-from looker_assets.looker.transport import Urllib3Transport
+from looker_assets.looker.transport import ProxyError, Urllib3Transport
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +230,10 @@ class LookerClient:
             reraise=True,
             before_sleep=self._before_retry,
         )
-        self.sdk = self._sdk(settings)
+        try:
+            self.sdk = self._sdk(settings)
+        except ProxyError as exc:
+            raise LookerConnectionError(str(exc)) from None
 
     # -- the SDK and its transport ---------------------------------------------------------
 
@@ -261,7 +264,7 @@ class LookerClient:
             respect_retry_after_header=False,
             raise_on_status=False,
         )
-        retry.on_retry = self._on_transport_retry
+        retry.on_attempt = self._on_transport_attempt
         return retry
 
     def _each_stats(self) -> list[ClientStats]:
@@ -278,11 +281,12 @@ class LookerClient:
         if scope is not None and scope.budget is not None:
             scope.budget.spend()
 
-    def _on_transport_retry(self) -> None:
+    def _on_transport_attempt(self, retried: bool) -> None:
         self._spend(getattr(self._local, "kind", "detail"))
-        with self._stats_lock:
-            for stats in self._each_stats():
-                stats.retries += 1
+        if retried:
+            with self._stats_lock:
+                for stats in self._each_stats():
+                    stats.retries += 1
 
     def _on_answer(self, url: str, status: int, retry_after: str | None) -> None:
         last = _LastResponse(path=urlsplit(url).path, status=status,
@@ -326,6 +330,10 @@ class LookerClient:
             return LookerRetryableError(
                 f"Looker login answered HTTP {last.status}", retry_after=last.retry_after,
                 status=last.status)
+        if 300 <= last.status < 400:
+            return LookerConnectionError(
+                f"Looker login (POST {self.base_url}/api/4.0/login) answered HTTP "
+                f"{last.status}, {_redact(message)[:300]}", status=last.status)
         if "credentials not found" in message.lower():
             return LookerAuthError(f"no Looker API credentials configured; {CREDENTIAL_HINT}")
         return LookerAuthError(
@@ -550,21 +558,29 @@ class _Unauthorized(Exception):
 
 
 class _TransportRetry(Retry):
-    """urllib3 Retry that reports each retry, so transport retries show in the counters."""
+    """urllib3 Retry that reports each attempt it ends, so the counters see every request:
+    `on_attempt(True)` for one sent again, `on_attempt(False)` for a last one that got no
+    answer (a last answer, say a 503 after the retries, reaches the transport's on_answer)."""
 
-    on_retry: Callable[[], None] | None = None
+    on_attempt: Callable[[bool], None] | None = None
 
     def new(self, **kw: Any) -> _TransportRetry:
         retry = super().new(**kw)
-        retry.on_retry = self.on_retry
+        retry.on_attempt = self.on_attempt
         return retry
 
     def increment(self, method: str | None = None, url: str | None = None, response: Any = None,
                   error: Exception | None = None, _pool: Any = None,
                   _stacktrace: Any = None) -> Retry:
-        if self.on_retry is not None:
-            self.on_retry()
-        return super().increment(method, url, response, error, _pool, _stacktrace)
+        try:
+            retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        except Exception:
+            if response is None and self.on_attempt is not None:
+                self.on_attempt(False)
+            raise
+        if self.on_attempt is not None:
+            self.on_attempt(True)
+        return retry
 
 
 def _message(exc: sdk_error.SDKError) -> str:

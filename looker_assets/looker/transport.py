@@ -23,7 +23,12 @@ from urllib.parse import urlencode
 import certifi
 import urllib3
 from looker_sdk.rtl import transport
-from requests.utils import get_encoding_from_headers, get_environ_proxies
+from requests.utils import (
+    get_auth_from_url,
+    get_encoding_from_headers,
+    get_environ_proxies,
+    prepend_scheme_if_needed,
+)
 
 from looker_assets.looker.throttle import RequestGate
 
@@ -54,7 +59,7 @@ class Urllib3Transport(transport.Transport):
                 body: bytes | None = None, authenticator: transport.TAuthenticator = None,
                 transport_options: transport.TransportOptions | None = None,
                 ) -> transport.Response:
-        headers = dict(self.headers)
+        headers = urllib3.HTTPHeaderDict(self.headers)
         timeout: float = self.settings.timeout
         if authenticator:
             headers.update(authenticator(transport_options or {}))
@@ -66,9 +71,11 @@ class Urllib3Transport(transport.Transport):
             url += ("&" if "?" in url else "?") + urlencode(query_params, doseq=True)
         try:
             with self.gate.slot():
+                # Redirects are not followed: the API does not redirect from the right base
+                # URL, and a followed one would re-send a POST and spend a transport retry.
                 answer = self.pool.urlopen(
                     method.name, url, body=body, headers=headers, retries=self.retries,
-                    redirect=True, timeout=urllib3.Timeout(connect=timeout, read=timeout),
+                    redirect=False, timeout=urllib3.Timeout(connect=timeout, read=timeout),
                     preload_content=True)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             # As RequestsTransport: a request that got no answer is a failed Response whose
@@ -76,6 +83,10 @@ class Urllib3Transport(transport.Transport):
             return transport.Response(False, str(exc).encode("utf-8"),
                                       transport.ResponseMode.STRING)
         self.on_answer(url, answer.status, answer.headers.get("Retry-After"))
+        if 300 <= answer.status < 400:
+            where = answer.headers.get("Location", "elsewhere")
+            return transport.Response(False, f"redirected to {where}: set the base URL to where "
+                                      f"the API answers".encode(), transport.ResponseMode.STRING)
         content_type = answer.headers.get("Content-Type")
         response = transport.Response(answer.status < 400, answer.data,
                                       transport.response_mode(content_type))
@@ -91,18 +102,33 @@ class Urllib3Transport(transport.Transport):
 def _pool_manager(settings: transport.PTransportSettings,
                   size: int) -> urllib3.PoolManager:
     """One pool for the base URL, through the proxy the environment names for it (HTTP(S)_PROXY
-    unless NO_PROXY excludes the host), verifying TLS against REQUESTS_CA_BUNDLE or
-    CURL_CA_BUNDLE if set, else certifi's bundle: what requests would do, read once."""
+    or ALL_PROXY unless NO_PROXY excludes the host, with its credentials), verifying TLS against
+    REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE (a file or a folder) if set, else certifi's bundle:
+    what requests would do, read once."""
     options: dict[str, Any] = {"maxsize": size, "block": False}
     if settings.verify_ssl:
         options["cert_reqs"] = "CERT_REQUIRED"
-        options["ca_certs"] = (os.environ.get("REQUESTS_CA_BUNDLE")
-                               or os.environ.get("CURL_CA_BUNDLE") or certifi.where())
+        bundle = (os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+                  or certifi.where())
+        options["ca_cert_dir" if os.path.isdir(bundle) else "ca_certs"] = bundle
     else:
         options["cert_reqs"] = "CERT_NONE"
     proxies = get_environ_proxies(settings.base_url)
     scheme = settings.base_url.split("://", 1)[0].lower()
     proxy = proxies.get(scheme) or proxies.get("all")
-    if proxy:
-        return urllib3.ProxyManager(proxy, num_pools=2, **options)
-    return urllib3.PoolManager(num_pools=2, **options)
+    if not proxy:
+        return urllib3.PoolManager(num_pools=2, **options)
+    proxy = prepend_scheme_if_needed(proxy, "http")
+    url = urllib3.util.parse_url(proxy)
+    if url.scheme not in ("http", "https"):
+        raise ProxyError(f"the proxy for {settings.base_url} is {url.scheme}://, which this "
+                         f"client cannot use: set HTTPS_PROXY (or NO_PROXY) to an http(s) proxy")
+    user, password = get_auth_from_url(proxy)
+    if user or password:
+        options["proxy_headers"] = urllib3.make_headers(proxy_basic_auth=f"{user}:{password}")
+        proxy = url._replace(auth=None).url
+    return urllib3.ProxyManager(proxy, num_pools=2, **options)
+
+
+class ProxyError(ValueError):
+    """The environment names a proxy this transport cannot use."""
