@@ -5,8 +5,9 @@ sync through `dagster asset materialize`, against the limit max_concurrency / la
         [--skip-whole]
 
 In one run against one emulator (its own process):
-1. a bare client: the dashboards' ids from their search, then every `dashboard(id)` with
-   `requests` in `concurrency` threads (no SDK, no decoding, nothing stored);
+1. two bare clients: the dashboards' ids from their search, then every `dashboard(id)` in
+   `concurrency` threads, with `requests` and with `urllib3` (no SDK, no decoding, nothing
+   stored; the second is the ceiling, as the sync's transport is urllib3);
 2. ours: the dashboards sync alone (run_sync, a fresh SQLite store), with where its time went:
    this process's CPU seconds per request, the emulator's CPU, the store's share;
 3. the whole sync: `dagster asset materialize --select '*'` (default executor) against a fresh
@@ -33,6 +34,7 @@ from pathlib import Path
 
 import psutil
 import requests
+import urllib3
 
 from looker_assets import content_types
 from looker_assets.emulator.subprocess_runner import EmulatorProcess
@@ -48,8 +50,9 @@ def _cpu(proc: psutil.Process) -> float:
     return times.user + times.system
 
 
-def bare_client(emu: EmulatorProcess, concurrency: int) -> tuple[int, float]:
-    """(requests, seconds) of listing the dashboards' ids and GETting each detail."""
+def bare_client(emu: EmulatorProcess, concurrency: int, library: str) -> tuple[int, float]:
+    """(requests, seconds) of listing the dashboards' ids and GETting each detail, with
+    `requests` (a Session) or `urllib3` (a connection pool) in `concurrency` threads."""
     session = requests.Session()
     adapter = requests.adapters.HTTPAdapter(pool_maxsize=concurrency + 2)
     session.mount("http://", adapter)
@@ -70,23 +73,28 @@ def bare_client(emu: EmulatorProcess, concurrency: int) -> tuple[int, float]:
             if len(page) < 500:
                 break
             offset += 500
+    pool = urllib3.PoolManager(maxsize=concurrency + 2)
+    headers = {"Authorization": f"Bearer {token}"}
 
     def get(id_: str) -> int:
-        return len(session.get(f"{emu.url}/api/4.0/dashboards/{id_}").content)
+        url = f"{emu.url}/api/4.0/dashboards/{id_}"
+        if library == "urllib3":
+            return len(pool.request("GET", url, headers=headers).data)
+        return len(session.get(url).content)
 
-    with ThreadPoolExecutor(concurrency) as pool:
-        for _ in pool.map(get, ids):
+    with ThreadPoolExecutor(concurrency) as pool_:
+        for _ in pool_.map(get, ids):
             calls += 1
     return calls, time.perf_counter() - started
 
 
-def ours(emu: EmulatorProcess, concurrency: int, tmp: Path) -> dict[str, float]:
+def ours(emu: EmulatorProcess, concurrency: int, tmp: Path, round_: int) -> dict[str, float]:
     looker = LookerResource(base_url=emu.url, client_id=emu.client_id,
                             client_secret=emu.client_secret, verify_ssl=False,
                             max_concurrency=concurrency)
     me, server = psutil.Process(), psutil.Process(emu.proc.pid)
     cpu_me, cpu_server = _cpu(me), _cpu(server)
-    with ContentStore(tmp / "dashboards.sqlite") as store:
+    with ContentStore(tmp / f"dashboards-{round_}.sqlite") as store:
         started = time.perf_counter()
         result = run_sync(looker.stream(content_types.get("dashboards")), store, "d")
         seconds = time.perf_counter() - started
@@ -208,7 +216,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--skip-whole", action="store_true")
     parser.add_argument("--rounds", type=int, default=1,
-                        help="whole syncs to run, each into a fresh store")
+                        help="dashboards syncs and whole syncs to run, each into a fresh store")
     parser.add_argument("--timeline", action="store_true",
                         help="print the whole sync's requests/s and CPU every 0.5 s, and its "
                              "steps' times")
@@ -221,21 +229,23 @@ def main() -> None:
     with EmulatorProcess(scale=args.scale, latency_ms=args.latency_ms) as emu, \
             tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        calls, seconds = bare_client(emu, args.concurrency)
-        print(f"bare client, dashboards: {calls:,} requests in {seconds:.2f} s = "
-              f"{calls / seconds:.0f}/s, {100 * calls / seconds / limit:.1f}% of the limit",
-              flush=True)
-        got = ours(emu, args.concurrency, tmp)
-        rate = got["requests"] / got["seconds"]
-        print(f"looker_assets, dashboards: {got['requests']:,.0f} requests, "
-              f"{got['objects']:,.0f} objects in {got['seconds']:.2f} s = {rate:.0f}/s, "
-              f"{100 * rate / limit:.1f}% of the limit ({100 * rate / (calls / seconds):.0f}% "
-              f"of the bare client's rate)")
-        print(f"  where the time went: this process {got['cpu_me']:.2f} CPU s "
-              f"({1000 * got['cpu_me'] / got['requests']:.2f} ms per request, "
-              f"{100 * got['cpu_me'] / got['seconds']:.0f}% of one core), the emulator "
-              f"{got['cpu_server']:.2f} CPU s ({100 * got['cpu_server'] / got['seconds']:.0f}% "
-              f"of one core); the machine has {os.cpu_count()} cores", flush=True)
+        for library in ("requests", "urllib3"):
+            calls, seconds = bare_client(emu, args.concurrency, library)
+            print(f"bare client ({library}), dashboards: {calls:,} requests in {seconds:.2f} s "
+                  f"= {calls / seconds:.0f}/s, {100 * calls / seconds / limit:.1f}% of the limit",
+                  flush=True)
+        for round_ in range(1, args.rounds + 1):
+            got = ours(emu, args.concurrency, tmp, round_)
+            rate = got["requests"] / got["seconds"]
+            print(f"looker_assets, dashboards (round {round_}): {got['requests']:,.0f} requests, "
+                  f"{got['objects']:,.0f} objects in {got['seconds']:.2f} s = {rate:.0f}/s, "
+                  f"{100 * rate / limit:.1f}% of the limit ({100 * rate / (calls / seconds):.0f}% "
+                  f"of the urllib3 bare client's rate)")
+            print(f"  where the time went: this process {got['cpu_me']:.2f} CPU s "
+                  f"({1000 * got['cpu_me'] / got['requests']:.2f} ms per request, "
+                  f"{100 * got['cpu_me'] / got['seconds']:.0f}% of one core), the emulator "
+                  f"{got['cpu_server']:.2f} CPU s ({100 * got['cpu_server'] / got['seconds']:.0f}% "
+                  f"of one core); the machine has {os.cpu_count()} cores", flush=True)
         if args.skip_whole:
             return
         themes = materialize(emu, tmp, "looker/themes", "startup")
