@@ -4,6 +4,7 @@ content kind. Transport concerns (HTTP, faults, stats) live in server.py.
 
 from __future__ import annotations
 
+import functools
 import re
 import urllib.parse
 from collections.abc import Callable
@@ -331,8 +332,8 @@ class Api:
                 body = _encode([{name: col[k] for name, col in flat} for k in page])
             else:
                 heavy = same and bool(tree.keys() & info.heavy)
-                rows = []
-                for k in page:
+
+                def projected(k: str) -> bytes | None:
                     if not same:
                         obj = store.row(info.name, k, row_schema)
                     elif heavy:
@@ -340,9 +341,15 @@ class Api:
                         obj = None if raw is None else _decode(raw)
                     else:
                         obj = store.top(info.name, k)
-                    if obj is not None:
-                        rows.append(project(obj, tree))
-                body = _encode(rows)
+                    return None if obj is None else _encode(project(obj, tree))
+
+                # Kept per object and `fields` until the next mutation: projecting 500
+                # dashboards decodes each whole (60 ms a page), time a real server spends on
+                # cores of its own, and here on the client's.
+                fields = q.get("fields", "")
+                parts = [store.memo_bytes((info.name, k, row_schema, fields),
+                                          functools.partial(projected, k)) for k in page]
+                body = b"[" + b",".join(p for p in parts if p is not None) + b"]"
             headers = [("X-Total-Count", str(len(keys)))] if paged else []
             return Reply(200, body, headers=headers, content=True)
 

@@ -12,6 +12,7 @@ import json
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -170,6 +171,17 @@ class Store:
             return None
         body = _encode(self.renderer.full(kind, rec))
         self.cache.put((kind, key), gen, body)
+        return body
+
+    def memo_bytes(self, key: tuple[Any, ...], make: Callable[[], bytes | None]) -> bytes | None:
+        """make(), kept in the render cache under `key` until the next mutation."""
+        gen = self.generation  # captured first: a mutation meanwhile makes the entry stale
+        hit = self.cache.get(key, gen)
+        if hit is not None:
+            return hit
+        body = make()
+        if body is not None:
+            self.cache.put(key, gen, body)
         return body
 
     def detail_dict(self, kind: str, key: str | None) -> dict[str, Any] | None:
