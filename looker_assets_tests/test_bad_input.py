@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import datetime
 import http.server
+import ipaddress
 import socket
+import ssl
 import threading
 import time
 from pathlib import Path
@@ -315,6 +318,73 @@ def test_transport_retries_count_each_attempt_once() -> None:
     with pytest.raises(LookerConnectionError):
         client.get_json("/user")
     assert (client.stats.requests, client.stats.retries) == (3, 2)
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, made here (PEM files)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "looker-assets test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+@pytest.mark.parametrize("case", ["bundle", "no bundle", "verify off"])
+def test_tls_is_verified_against_the_ca_bundle_the_environment_names(
+        emulator: LookerEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        case: str) -> None:
+    """Looker over HTTPS (a TLS front for the emulator with a certificate made here): with
+    verify_ssl the client trusts REQUESTS_CA_BUNDLE, and refuses the certificate without it
+    (certifi's bundle); with verify_ssl off it connects either way."""
+    cert, key = _self_signed(tmp_path)
+
+    def reverse(handler: http.server.BaseHTTPRequestHandler) -> None:
+        handler.path = emulator.url + handler.path
+        _forward(handler)
+
+    front = _Recorder(reverse)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    front.socket = context.wrap_socket(front.socket, server_side=True)
+    try:
+        for name in (*_PROXY_VARIABLES, "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+            monkeypatch.delenv(name, raising=False)
+        if case == "bundle":
+            monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
+        client = LookerClient(ClientConfig(
+            base_url=f"https://{front.address}", client_id=emulator.client_id,
+            client_secret=emulator.client_secret, verify_ssl=case != "verify off",
+            max_attempts=1, transport_retries=0))
+        try:
+            if case == "no bundle":
+                with pytest.raises(LookerConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
+                    client.get_json("/user", {"fields": "id"})
+                assert front.seen == []  # the handshake failed: nothing was sent
+            else:
+                assert client.get_json("/user", {"fields": "id"})["id"]
+                assert any(line.startswith("GET /api/4.0/user") for line, _ in front.seen)
+        finally:
+            client.close()
+    finally:
+        front.shutdown()
 
 
 @pytest.mark.parametrize("name", ["groups", "content_access"])
