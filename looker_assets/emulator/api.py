@@ -337,8 +337,7 @@ class Api:
                     if not same:
                         obj = store.row(info.name, k, row_schema)
                     elif heavy:
-                        raw = store.detail_bytes(info.name, k)
-                        obj = None if raw is None else _decode(raw)
+                        obj = store.detail_to_read(info.name, k)
                     else:
                         obj = store.top(info.name, k)
                     return None if obj is None else _encode(project(obj, tree))

@@ -162,16 +162,27 @@ class Store:
 
     def detail_bytes(self, kind: str, key: str) -> bytes | None:
         """The detail endpoint's JSON body for one object (None: no such object)."""
+        return self._detail(kind, key)[0]
+
+    def detail_to_read(self, kind: str, key: str) -> dict[str, Any] | None:
+        """The detail object, to read and not to change: the one just rendered when it was not
+        in the cache (no encode and decode round trip), else the cached body decoded."""
+        body, rendered = self._detail(kind, key)
+        return rendered if rendered is not None else None if body is None else _decode(body)
+
+    def _detail(self, kind: str, key: str) -> tuple[bytes | None, dict[str, Any] | None]:
+        """(the detail body, the object if it was rendered by this call)."""
         gen = self.generation
         hit = self.cache.get((kind, key), gen)
         if hit is not None:
-            return hit
+            return hit, None
         rec = self._records[kind].get(key)
         if rec is None:
-            return None
-        body = _encode(self.renderer.full(kind, rec))
+            return None, None
+        obj = self.renderer.full(kind, rec)
+        body = _encode(obj)
         self.cache.put((kind, key), gen, body)
-        return body
+        return body, obj
 
     def memo_bytes(self, key: tuple[Any, ...], make: Callable[[], bytes | None]) -> bytes | None:
         """make(), kept in the render cache under `key` until the next mutation."""
