@@ -237,16 +237,11 @@ class Store:
         return {k: v for k, v in top.items() if k in allowed}
 
     def row_bytes(self, kind: str, key: str, schema: str) -> bytes | None:
-        gen = self.generation
-        hit = self.cache.get((kind, key, schema), gen)
-        if hit is not None:
-            return hit
-        row = self.row(kind, key, schema)
-        if row is None:
-            return None
-        body = _encode(row)
-        self.cache.put((kind, key, schema), gen, body)
-        return body
+        def make() -> bytes | None:
+            row = self.row(kind, key, schema)
+            return None if row is None else _encode(row)
+
+        return self.memo_bytes((kind, key, schema), make)
 
     def cached_row(self, kind: str, key: str, schema: str) -> dict[str, Any] | None:
         """Rows embedded in many objects; FolderBase ones are memoised per generation."""
