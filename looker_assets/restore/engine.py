@@ -760,7 +760,7 @@ class Restore:
         spec = target.kind.listing
         if spec is None:
             return None
-        before = (target.live or {}).get(spec.parent) if isinstance(target.live, dict) else None
+        before = target.live.get(spec.parent) if isinstance(target.live, dict) else None
         if before not in (None, "") and before == target.backup.get(spec.parent) \
                 and self.migration is None:
             return str(before) if self._worth_listing(target.kind, str(before), 1) else None
