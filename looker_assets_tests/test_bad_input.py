@@ -180,12 +180,17 @@ _PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "a
                     "ALL_PROXY", "no_proxy", "NO_PROXY")
 
 
+def _unset(monkeypatch: pytest.MonkeyPatch, *more: str) -> None:
+    """No proxy (nor `more`) from the machine's environment reaches the client under test."""
+    for name in (*_PROXY_VARIABLES, *more):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.mark.parametrize("bypass", [False, True])
 def test_proxy_environment_is_honoured(emulator: LookerEmulator, monkeypatch: pytest.MonkeyPatch,
                                        bypass: bool) -> None:
     """The client reads HTTP(S)_PROXY / NO_PROXY once, not per request; it still obeys them."""
-    for name in _PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
+    _unset(monkeypatch)
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{_closed_port()}")
     if bypass:
         monkeypatch.setenv("NO_PROXY", "127.0.0.1")
@@ -259,8 +264,7 @@ def test_a_proxy_from_the_environment_is_used_with_its_credentials(
     without a scheme is taken as http://, as requests did: neither is silently dropped."""
     proxy = _Recorder(_forward)
     try:
-        for name in _PROXY_VARIABLES:
-            monkeypatch.delenv(name, raising=False)
+        _unset(monkeypatch)
         monkeypatch.setenv("HTTP_PROXY", f"http://ops:p%40ss@{proxy.address}"
                            if form == "credentials" else proxy.address)
         client = LookerClient(ClientConfig(
@@ -281,8 +285,7 @@ def test_a_proxy_from_the_environment_is_used_with_its_credentials(
 
 
 def test_a_proxy_of_another_kind_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in _PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
+    _unset(monkeypatch)
     monkeypatch.setenv("ALL_PROXY", f"socks5://127.0.0.1:{_closed_port()}")
     with pytest.raises(LookerConnectionError, match=r"socks5://.*HTTPS_PROXY"):
         _client(f"http://127.0.0.1:{_closed_port()}")
@@ -292,8 +295,7 @@ def test_a_redirect_is_not_followed_and_says_where_it_points(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """A base URL Looker redirects from fails at once, naming where it points: a followed
     redirect would re-send a POST and spend a transport retry."""
-    for name in _PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
+    _unset(monkeypatch)
 
     def redirect(handler: http.server.BaseHTTPRequestHandler) -> None:
         handler.send_response(301)
@@ -365,8 +367,7 @@ def test_tls_is_verified_against_the_ca_bundle_the_environment_names(
     context.load_cert_chain(cert, key)
     front.socket = context.wrap_socket(front.socket, server_side=True)
     try:
-        for name in (*_PROXY_VARIABLES, "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-            monkeypatch.delenv(name, raising=False)
+        _unset(monkeypatch, "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
         if case == "bundle":
             monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
         client = LookerClient(ClientConfig(
